@@ -1,0 +1,109 @@
+"""The one settings object. Every value can be set with a ``TIERWISE_`` environment variable.
+
+>>> Settings(data_dir=Path("/tmp/tw"), mode="dev").store_url
+'sqlite:////tmp/tw/tierwise.db'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tierwise.errors import ConfigError
+
+DEFAULT_SECRET_KEY = "change-me-tierwise-dev-secret"
+
+Mode = Literal["production", "dev", "demo"]
+EngineName = Literal["duckdb", "postgres", "spark"]
+
+
+class Settings(BaseSettings):
+    """Tierwise configuration (environment prefix ``TIERWISE_``, also read from ``.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix="TIERWISE_", env_file=".env", extra="ignore")
+
+    mode: Mode = Field(
+        "production",
+        description="production refuses unsafe defaults; dev and demo allow them.",
+    )
+    data_dir: Path = Field(
+        Path("tierwise-data"),
+        description="Holds the SQLite database, the DuckDB analytic copy and exports.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the store; default: SQLite file in the data directory.",
+    )
+    engine: EngineName = Field("duckdb", description="Analytics engine: duckdb, postgres or spark.")
+    secret_key: str | None = Field(
+        None,
+        description=(
+            "Signs sessions and tokens. Default: the key `tierwise init` writes to "
+            "DATA_DIR/secret.key; in production mode a missing or built-in key is refused."
+        ),
+    )
+    language: Literal["zh", "en"] = Field("zh", description="Default language of messages.")
+    import_batch_size: int = Field(
+        50_000, ge=100, le=1_000_000, description="Rows per committed import batch."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.mode == "production" and self.secret_key is not None:
+            if self.secret_key == DEFAULT_SECRET_KEY:
+                raise ValueError(
+                    "TIERWISE_SECRET_KEY is the built-in development key. Set it to a random value "
+                    "of 32+ characters (python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                    "or set TIERWISE_MODE=dev for local experiments."
+                )
+            if len(self.secret_key) < 32:
+                raise ValueError(
+                    f"TIERWISE_SECRET_KEY has {len(self.secret_key)} characters; "
+                    "use at least 32 in production mode."
+                )
+        return self
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    def require_secret_key(self) -> str:
+        """The key that signs sessions; refuses to run production on a missing or default key."""
+        if self.secret_key:
+            return self.secret_key
+        if self.secret_key_file.exists():
+            key = self.secret_key_file.read_text(encoding="ascii").strip()
+            if len(key) >= 32:
+                return key
+        if self.mode in ("dev", "demo"):
+            return DEFAULT_SECRET_KEY
+        raise ConfigError(
+            f"No secret key: set TIERWISE_SECRET_KEY or run `tierwise init`, which writes "
+            f"{self.secret_key_file}. (TIERWISE_MODE=dev uses a built-in key for experiments.)"
+        )
+
+    @property
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL (the configured one, else SQLite in the data directory)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir.resolve() / 'tierwise.db'}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with a ConfigError that says which variable is wrong."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"Invalid Tierwise settings: {problems}") from None
+
+
+__all__ = ["DEFAULT_SECRET_KEY", "Settings", "load_settings"]

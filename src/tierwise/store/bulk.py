@@ -1,0 +1,153 @@
+"""Set-at-a-time reads and writes for the importer, on SQLite and PostgreSQL.
+
+The importer works on Polars frames of tens of thousands of rows; these functions move such a
+frame in one statement (or one ``executemany``/``COPY``) instead of one round trip per row.
+SQLite gets ISO strings for dates (the storage format SQLAlchemy reads back) and 0/1 for booleans,
+so values written here and values written through SQLAlchemy compare equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
+
+
+def _is_sqlite(conn: sa.Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def _quote(conn: sa.Connection, name: str) -> str:
+    return str(conn.dialect.identifier_preparer.quote(name))
+
+
+def to_db(conn: sa.Connection, df: pl.DataFrame) -> pl.DataFrame:
+    """Values in the representation the database driver stores and returns."""
+    if not _is_sqlite(conn):
+        return df
+    exprs = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            exprs.append(pl.col(name).dt.strftime(_SQLITE_DATETIME).alias(name))
+        elif dtype == pl.Date:
+            exprs.append(pl.col(name).dt.strftime("%Y-%m-%d").alias(name))
+        elif dtype == pl.Boolean:
+            exprs.append(pl.col(name).cast(pl.Int64).alias(name))
+    return df.with_columns(exprs) if exprs else df
+
+
+def _is_id(column: str) -> bool:
+    return column == "id" or column.endswith("_pk")
+
+
+def _rows(df: pl.DataFrame) -> list[tuple[Any, ...]]:
+    return df.rows()
+
+
+def lookup(
+    conn: sa.Connection,
+    *,
+    table: str,
+    key_cols: Sequence[str],
+    keys: pl.DataFrame,
+    columns: Sequence[str] = (),
+    id_col: str = "id",
+) -> pl.DataFrame:
+    """Rows of ``table`` whose ``key_cols`` match a row of ``keys``.
+
+    Returns a frame with ``id_col``, the key columns and ``columns`` (as the driver returns them).
+    """
+    keys = keys.select(list(key_cols)).unique()
+    out_cols = list(dict.fromkeys([id_col, *key_cols, *columns]))
+    if keys.height == 0:
+        return pl.DataFrame({c: [] for c in out_cols})
+    q = _quote
+    select = ", ".join(f"t.{q(conn, c)}" for c in out_cols)
+    on = " AND ".join(f"t.{q(conn, c)} = k.k{i}" for i, c in enumerate(key_cols))
+    if _is_sqlite(conn):
+        width = len(key_cols)
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS _tw_keys{width} "
+            f"({', '.join(f'k{i} TEXT' for i in range(width))})"
+        )
+        conn.exec_driver_sql(f"DELETE FROM _tw_keys{width}")  # noqa: S608 - width is an int
+        conn.exec_driver_sql(
+            f"INSERT INTO _tw_keys{width} VALUES ({', '.join('?' * width)})",  # noqa: S608
+            _rows(keys.cast(pl.String)),
+        )
+        sql = f"SELECT {select} FROM {q(conn, table)} t JOIN _tw_keys{width} k ON {on}"  # noqa: S608
+        result = conn.exec_driver_sql(sql)
+    else:
+        # internal ids are bigint; every external key is text
+        arrays = ", ".join(
+            f"%(k{i})s::{'bigint' if _is_id(c) else 'text'}[]" for i, c in enumerate(key_cols)
+        )
+        names = ", ".join(f"k{i}" for i in range(len(key_cols)))
+        sql = (
+            f"SELECT {select} FROM {q(conn, table)} t "  # noqa: S608
+            f"JOIN unnest({arrays}) AS k({names}) ON {on}"
+        )
+        params = {
+            f"k{i}": keys.get_column(c).cast(pl.Int64 if _is_id(c) else pl.String).to_list()
+            for i, c in enumerate(key_cols)
+        }
+        result = conn.exec_driver_sql(sql, params)
+    rows = result.fetchall()
+    return pl.DataFrame(
+        [tuple(r) for r in rows], schema=out_cols, orient="row", infer_schema_length=None
+    )
+
+
+def insert_frame(conn: sa.Connection, *, table: str, df: pl.DataFrame) -> None:
+    """Insert every row of ``df`` (columns named like the table's)."""
+    if df.height == 0:
+        return
+    df = to_db(conn, df)
+    cols = ", ".join(_quote(conn, c) for c in df.columns)
+    if _is_sqlite(conn):
+        marks = ", ".join("?" * df.width)
+        conn.exec_driver_sql(
+            f"INSERT INTO {_quote(conn, table)} ({cols}) VALUES ({marks})",  # noqa: S608
+            _rows(df),
+        )
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {_quote(conn, table)} ({cols}) FROM STDIN") as copy:
+        for row in df.iter_rows():
+            copy.write_row(row)
+
+
+def update_frame(
+    conn: sa.Connection,
+    *,
+    table: str,
+    df: pl.DataFrame,
+    id_col: str = "id",
+    fill_only: Sequence[str] = (),
+) -> None:
+    """``UPDATE table SET <other columns> WHERE id_col = ...`` for every row of ``df``.
+
+    Columns in ``fill_only`` are only written where the stored value is NULL (merging a duplicate
+    customer fills blanks, it never overwrites).
+    """
+    if df.height == 0:
+        return
+    df = to_db(conn, df)
+    set_cols = [c for c in df.columns if c != id_col]
+    mark = "?" if _is_sqlite(conn) else "%s"
+    sets = ", ".join(
+        f"{_quote(conn, c)} = COALESCE({_quote(conn, c)}, {mark})"
+        if c in fill_only
+        else f"{_quote(conn, c)} = {mark}"
+        for c in set_cols
+    )
+    sql = f"UPDATE {_quote(conn, table)} SET {sets} WHERE {_quote(conn, id_col)} = {mark}"  # noqa: S608
+    conn.exec_driver_sql(sql, _rows(df.select([*set_cols, id_col])))
+
+
+__all__ = ["insert_frame", "lookup", "to_db", "update_frame"]

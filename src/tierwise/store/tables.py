@@ -1,0 +1,431 @@
+"""The system of record's tables (SQLAlchemy Core), one per canonical kind plus bookkeeping.
+
+Canonical columns are written out here, field for field, from `tierwise.ingest._schema.TABLES`
+(a test checks that every field has a column of a compatible type). Types:
+
+- ``key`` → ``String(128)``; ``phone`` → ``String(64)``; ``email`` → ``String(320)``;
+  ``enum`` → ``String(32)``; ``text`` and ``list`` → ``Text`` (no length limit to trip over on
+  PostgreSQL with messy exports; SQLite does not enforce lengths at all);
+- ``number`` → ``Double`` (double precision), ``int`` → ``Integer``, ``date`` → ``Date``,
+  ``bool`` → ``Boolean``;
+- ``datetime`` → naive ``DateTime``: data fields hold the company's local time as imported,
+  bookkeeping fields (``inserted_at``, ``created_at`` of our own rows, ``at``...) hold UTC.
+
+Every fact row references its customer by the internal ``customer_pk`` and keeps the external id
+as given in the file. ``row_hash`` (32 hex characters) lets an import skip unchanged rows.
+
+The Alembic migrations under ``migrations/versions`` are frozen copies: change a table here and
+add a migration; ``tests/store/test_store_schema.py`` fails until both agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+KEY_LENGTH: Final = 128
+PHONE_LENGTH: Final = 64
+EMAIL_LENGTH: Final = 320
+ENUM_LENGTH: Final = 32
+ROW_HASH_LENGTH: Final = 32
+
+ROLES: Final = ("admin", "manager", "rep", "analyst")
+JOB_STATES: Final = ("queued", "running", "done", "failed", "interrupted")
+BATCH_STATES: Final = ("running", "done", "failed", "interrupted")
+SEVERITIES: Final = ("error", "warning")
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The current UTC time as a naive datetime, the form every bookkeeping column stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# BIGINT on PostgreSQL; INTEGER on SQLite so that the primary key aliases the ROWID.
+ID_TYPE: Final = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+KEY: Final = sa.String(KEY_LENGTH)
+PHONE: Final = sa.String(PHONE_LENGTH)
+EMAIL: Final = sa.String(EMAIL_LENGTH)
+ENUM: Final = sa.String(ENUM_LENGTH)
+NUMBER: Final[sa.Double[float]] = sa.Double()
+TS: Final = sa.DateTime(timezone=False)
+# SQL NULL (not JSON null) for None, so that "IS NULL" finds absent values
+JSON: Final = sa.JSON(none_as_null=True)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _batch_id(*, nullable: bool = True, ondelete: str = "SET NULL") -> sa.Column[int]:
+    return sa.Column(
+        "batch_id",
+        sa.BigInteger(),
+        sa.ForeignKey("import_batches.id", ondelete=ondelete),
+        nullable=nullable,
+        index=True,
+    )
+
+
+def _customer_fk(name: str, *, nullable: bool = False) -> sa.Column[int]:
+    return sa.Column(
+        name,
+        sa.BigInteger(),
+        sa.ForeignKey("customers.id", ondelete="RESTRICT"),
+        nullable=nullable,
+        index=True,
+    )
+
+
+def _imported() -> tuple[sa.Column[Any], ...]:
+    """Bookkeeping columns shared by every imported table."""
+    return (
+        sa.Column("row_hash", sa.String(ROW_HASH_LENGTH), nullable=False),
+        _batch_id(),
+        sa.Column("inserted_at", TS, nullable=False, default=utcnow),
+        sa.Column("updated_at", TS, nullable=False, default=utcnow, onupdate=utcnow),
+    )
+
+
+# --- users, jobs, import bookkeeping ------------------------------------------------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    _id(),
+    # stored NFKC-normalised and lower-cased: uniqueness is case-insensitive on every database
+    sa.Column("username", sa.String(KEY_LENGTH), nullable=False, unique=True),
+    sa.Column("display_name", sa.Text()),
+    sa.Column("email", EMAIL),
+    sa.Column("password_hash", sa.Text(), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("manager_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("is_active", sa.Boolean(), nullable=False, default=True, server_default=sa.true()),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+    sa.Column("password_changed_at", TS),
+    sa.Column("last_login_at", TS),
+    sa.CheckConstraint(_in("role", ROLES), name="role"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    _id(),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, default="queued"),
+    sa.Column("progress", NUMBER, nullable=False, default=0.0, server_default=sa.text("0")),
+    sa.Column("total", sa.BigInteger()),
+    # records durably committed so far: a resumed job skips this many
+    sa.Column("cursor", sa.BigInteger(), nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("params", JSON),
+    sa.Column("result", JSON),
+    sa.Column("error", sa.Text()),
+    sa.Column("pid", sa.Integer()),
+    sa.Column("heartbeat_at", TS),
+    sa.Column("created_by", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+    sa.Column("started_at", TS),
+    sa.Column("finished_at", TS),
+    sa.CheckConstraint(_in("state", JOB_STATES), name="state"),
+    sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
+    sa.Index(None, "state"),
+)
+
+
+def _counter(name: str) -> sa.Column[int]:
+    return sa.Column(name, sa.BigInteger(), nullable=False, default=0, server_default=sa.text("0"))
+
+
+import_batches = sa.Table(
+    "import_batches",
+    metadata,
+    _id(),
+    sa.Column("job_id", sa.BigInteger(), sa.ForeignKey("jobs.id", ondelete="SET NULL"), index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("file_name", sa.Text()),
+    sa.Column("file_sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("file_size", sa.BigInteger()),
+    sa.Column("encoding", sa.String(32)),
+    sa.Column("options", JSON),
+    sa.Column("state", sa.String(16), nullable=False, default="running"),
+    _counter("rows_in"),
+    _counter("inserted"),
+    _counter("updated"),
+    _counter("skipped"),
+    _counter("rejected"),
+    _counter("customers_created"),
+    _counter("merged"),
+    sa.Column("report", JSON),
+    sa.Column("created_by", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("started_at", TS, nullable=False, default=utcnow),
+    sa.Column("finished_at", TS),
+    sa.CheckConstraint(_in("state", BATCH_STATES), name="state"),
+)
+
+import_errors = sa.Table(
+    "import_errors",
+    metadata,
+    _id(),
+    sa.Column(
+        "batch_id",
+        sa.BigInteger(),
+        sa.ForeignKey("import_batches.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("line", sa.Integer()),
+    sa.Column("sheet", sa.Text()),
+    sa.Column("column", sa.Text()),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
+    sa.Column("raw", sa.Text()),
+    sa.Column("severity", sa.String(16), nullable=False, default="error"),
+    sa.CheckConstraint(_in("severity", SEVERITIES), name="severity"),
+    sa.Index(None, "batch_id", "line"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _id(),
+    sa.Column("at", TS, nullable=False, default=utcnow, index=True),
+    sa.Column("actor_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("actor", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.String(KEY_LENGTH)),
+    sa.Column("before", JSON),
+    sa.Column("after", JSON),
+    sa.Column("ip", sa.String(64)),
+    sa.Index(None, "entity", "entity_id"),
+)
+
+# --- customers ------------------------------------------------------------------------------
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    _id(),
+    sa.Column("customer_id", KEY, nullable=False, unique=True),
+    sa.Column("name", sa.Text()),
+    sa.Column("kind", ENUM),
+    sa.Column("phone", PHONE, index=True),
+    sa.Column("email", EMAIL, index=True),
+    sa.Column("gender", ENUM),
+    sa.Column("birthday", sa.Date()),
+    sa.Column("age", sa.Integer()),
+    sa.Column("age_band", sa.Text()),
+    sa.Column("income_band", sa.Text()),
+    sa.Column("education", sa.Text()),
+    sa.Column("occupation", sa.Text()),
+    sa.Column("industry", sa.Text()),
+    sa.Column("company_size", sa.Text()),
+    sa.Column("country", sa.Text()),
+    sa.Column("province", sa.Text()),
+    sa.Column("city", sa.Text()),
+    sa.Column("source", sa.Text()),
+    sa.Column("owner", sa.Text(), index=True),
+    sa.Column("created_at", TS),
+    sa.Column("tags", sa.Text()),
+    # unmapped input columns, kept as custom attributes
+    sa.Column("attributes", JSON),
+    # set when a minimal record was created because another file ("orders"...) referenced it
+    sa.Column("created_from", sa.String(20)),
+    *_imported(),
+)
+
+customer_aliases = sa.Table(
+    "customer_aliases",
+    metadata,
+    # an external customer id that was merged into another customer
+    sa.Column("alias", KEY, primary_key=True),
+    sa.Column(
+        "customer_pk",
+        sa.BigInteger(),
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("matched_on", sa.String(10)),
+    _batch_id(),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+)
+
+customer_merges = sa.Table(
+    "customer_merges",
+    metadata,
+    _id(),
+    _batch_id(),
+    sa.Column(
+        "kept_pk",
+        sa.BigInteger(),
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("merged_customer_id", KEY, nullable=False),
+    sa.Column("matched_on", sa.String(10)),
+    sa.Column("detail", JSON),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+)
+
+# --- facts ----------------------------------------------------------------------------------
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    _id(),
+    sa.Column("order_id", KEY, nullable=False),
+    # '' when the file has whole orders rather than order lines
+    sa.Column("line_id", KEY, nullable=False, default="", server_default=sa.text("''")),
+    _customer_fk("customer_pk"),
+    sa.Column("customer_id", KEY, nullable=False),
+    sa.Column("ordered_at", TS, nullable=False, index=True),
+    sa.Column("amount", NUMBER),
+    sa.Column("unit_price", NUMBER),
+    sa.Column("quantity", NUMBER),
+    sa.Column("cost", NUMBER),
+    sa.Column("gross_profit", NUMBER),
+    sa.Column("currency", sa.Text()),
+    sa.Column("product_id", sa.Text()),
+    sa.Column("product_name", sa.Text()),
+    sa.Column("category", sa.Text()),
+    sa.Column("channel", sa.Text()),
+    sa.Column("status", ENUM),
+    *_imported(),
+    sa.UniqueConstraint("order_id", "line_id"),
+)
+
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    _id(),
+    sa.Column("interaction_id", KEY, nullable=False, unique=True),
+    _customer_fk("customer_pk"),
+    sa.Column("customer_id", KEY, nullable=False),
+    sa.Column("occurred_at", TS, nullable=False, index=True),
+    sa.Column("kind", ENUM),
+    sa.Column("direction", ENUM),
+    sa.Column("by_user", sa.Text()),
+    sa.Column("duration_min", NUMBER),
+    sa.Column("note", sa.Text()),
+    *_imported(),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    _id(),
+    sa.Column("feedback_id", KEY, nullable=False, unique=True),
+    _customer_fk("customer_pk"),
+    sa.Column("customer_id", KEY, nullable=False),
+    sa.Column("received_at", TS, nullable=False, index=True),
+    sa.Column("kind", ENUM),
+    sa.Column("score", NUMBER),
+    sa.Column("text", sa.Text()),
+    sa.Column("category", sa.Text()),
+    sa.Column("status", ENUM),
+    sa.Column("resolved_at", TS),
+    *_imported(),
+)
+
+referrals = sa.Table(
+    "referrals",
+    metadata,
+    _id(),
+    sa.Column("referrer_id", KEY, nullable=False),
+    sa.Column("referred_id", KEY, nullable=False),
+    _customer_fk("referrer_pk"),
+    _customer_fk("referred_pk"),
+    sa.Column("referred_at", TS, index=True),
+    sa.Column("converted", sa.Boolean()),
+    *_imported(),
+    sa.UniqueConstraint("referrer_id", "referred_id"),
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    _id(),
+    sa.Column("lead_id", KEY, nullable=False, unique=True),
+    _customer_fk("customer_pk", nullable=True),
+    sa.Column("customer_id", KEY),
+    sa.Column("created_at", TS, index=True),
+    sa.Column("stage", sa.Text()),
+    sa.Column("source", sa.Text()),
+    sa.Column("expected_value", NUMBER),
+    sa.Column("intent_signals", sa.Text()),
+    sa.Column("needs", sa.Text()),
+    sa.Column("decided_at", TS),
+    sa.Column("outcome", ENUM),
+    sa.Column("lost_reason", sa.Text()),
+    *_imported(),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    _id(),
+    sa.Column("product_id", KEY, nullable=False, unique=True),
+    sa.Column("name", sa.Text()),
+    sa.Column("category", sa.Text()),
+    sa.Column("price", NUMBER),
+    sa.Column("cost", NUMBER),
+    *_imported(),
+)
+
+#: canonical kind (as in `tierwise.ingest._schema.TABLES`) → its table
+CANONICAL: Final[dict[str, sa.Table]] = {
+    "customers": customers,
+    "orders": orders,
+    "interactions": interactions,
+    "feedback": feedback,
+    "referrals": referrals,
+    "leads": leads,
+    "products": products,
+}
+
+__all__ = [
+    "BATCH_STATES",
+    "CANONICAL",
+    "EMAIL_LENGTH",
+    "ENUM_LENGTH",
+    "JOB_STATES",
+    "KEY_LENGTH",
+    "NAMING_CONVENTION",
+    "PHONE_LENGTH",
+    "ROLES",
+    "ROW_HASH_LENGTH",
+    "SEVERITIES",
+    "audit_log",
+    "customer_aliases",
+    "customer_merges",
+    "customers",
+    "feedback",
+    "import_batches",
+    "import_errors",
+    "interactions",
+    "jobs",
+    "leads",
+    "metadata",
+    "orders",
+    "products",
+    "referrals",
+    "users",
+    "utcnow",
+]
