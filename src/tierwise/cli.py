@@ -342,3 +342,7 @@ def main() -> None:
 
 
 __all__ = ["app", "main"]
+
+
+# classification commands register themselves on `app`
+from tierwise import cli_classify as _cli_classify  # noqa: E402, F401

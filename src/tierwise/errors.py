@@ -18,8 +18,12 @@ class ConfigError(TierwiseError, ValueError):
     """A setting is missing, unsafe or invalid."""
 
 
+class SchemeError(TierwiseError, ValueError):
+    """The classification scheme is invalid; the message names the YAML path."""
+
+
 class NotFoundError(TierwiseError, LookupError):
     """A record does not exist (or is outside the caller's scope)."""
 
 
-__all__ = ["ConfigError", "DataError", "NotFoundError", "TierwiseError"]
+__all__ = ["ConfigError", "DataError", "NotFoundError", "SchemeError", "TierwiseError"]

@@ -120,7 +120,7 @@ def test_fresh_database_is_migrated_to_head(fresh_db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0001_initial"
+        assert current_revision(engine) == head_revision() == "0002_classification"
     finally:
         engine.dispose()
 
@@ -194,8 +194,8 @@ def test_revision_template_renders_a_valid_migration(tmp_path: Path) -> None:
     config = Config()
     config.set_main_option("script_location", str(tmp_path / "migrations"))
     config.set_main_option("path_separator", "os")
-    script = command.revision(config, message="add things", rev_id="0002")
+    script = command.revision(config, message="add things", rev_id="9999")
     assert isinstance(script, Script)
     source = Path(script.path).read_text(encoding="utf-8")
     compile(source, script.path, "exec")
-    assert "down_revision: str | Sequence[str] | None = '0001_initial'" in source
+    assert f"down_revision: str | Sequence[str] | None = '{head_revision()}'" in source

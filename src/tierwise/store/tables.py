@@ -99,7 +99,7 @@ def _imported() -> tuple[sa.Column[Any], ...]:
         sa.Column("row_hash", sa.String(ROW_HASH_LENGTH), nullable=False),
         _batch_id(),
         sa.Column("inserted_at", TS, nullable=False, default=utcnow),
-        sa.Column("updated_at", TS, nullable=False, default=utcnow, onupdate=utcnow),
+        sa.Column("updated_at", TS, nullable=False, default=utcnow, onupdate=utcnow, index=True),
     )
 
 
@@ -341,6 +341,8 @@ feedback = sa.Table(
     sa.Column("category", sa.Text()),
     sa.Column("status", ENUM),
     sa.Column("resolved_at", TS),
+    # -1..1 from the text (tierwise.features sentiment lexicon); NULL without a signal
+    sa.Column("sentiment", NUMBER),
     *_imported(),
 )
 
@@ -389,6 +391,122 @@ products = sa.Table(
     *_imported(),
 )
 
+# --- classification -------------------------------------------------------------------------
+
+SNAPSHOT_STATES: Final = ("running", "published", "failed")
+PENDING_STATES: Final = ("pending", "approved", "rejected")
+
+schemes = sa.Table(
+    "schemes",
+    metadata,
+    _id(),
+    # 1, 2, 3... in publication order; every published version is kept
+    sa.Column("version", sa.Integer(), nullable=False, unique=True),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("document", sa.Text(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, index=True),
+    sa.Column("note", sa.Text()),
+    sa.Column("published_by", sa.String(KEY_LENGTH)),
+    sa.Column("published_at", TS, nullable=False, default=utcnow),
+)
+
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    _id(),
+    sa.Column("as_of", sa.Date(), nullable=False),
+    # NULL: the shipped default scheme, never published
+    sa.Column("scheme_id", sa.BigInteger(), sa.ForeignKey("schemes.id", ondelete="RESTRICT")),
+    sa.Column("scheme_version", sa.Integer(), nullable=False),
+    sa.Column("scheme_hash", sa.String(64), nullable=False),
+    sa.Column("engine", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, default="running"),
+    sa.Column("customers", sa.BigInteger(), nullable=False, default=0, server_default=sa.text("0")),
+    # sha256 over the sorted labels and scores: same inputs + same scheme -> same hash
+    sa.Column("hash", sa.String(64)),
+    sa.Column("dimensions", JSON),
+    sa.Column("timings", JSON),
+    sa.Column("job_id", sa.BigInteger(), sa.ForeignKey("jobs.id", ondelete="SET NULL")),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+    sa.Column("published_at", TS),
+    sa.CheckConstraint(_in("state", SNAPSHOT_STATES), name="state"),
+    sa.Index(None, "state", "id"),
+)
+
+labels = sa.Table(
+    "labels",
+    metadata,
+    sa.Column("snapshot_id", sa.BigInteger(), sa.ForeignKey("snapshots.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("dimension", sa.String(64), primary_key=True),
+    sa.Column("customer_pk", sa.BigInteger(), sa.ForeignKey("customers.id", ondelete="CASCADE"),
+              primary_key=True, index=True),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("score", NUMBER),
+    # rule | hysteresis | pending | override | insufficient
+    sa.Column("source", sa.String(16), nullable=False, default="rule"),
+    # the day the customer entered this label (carried over while it stays)
+    sa.Column("since", sa.Date(), nullable=False),
+    sa.Index(None, "snapshot_id", "dimension", "label"),
+)
+
+label_changes = sa.Table(
+    "label_changes",
+    metadata,
+    _id(),
+    sa.Column("snapshot_id", sa.BigInteger(), sa.ForeignKey("snapshots.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("customer_pk", sa.BigInteger(), sa.ForeignKey("customers.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("dimension", sa.String(64), nullable=False),
+    sa.Column("as_of", sa.Date(), nullable=False),
+    sa.Column("old_label", sa.String(64)),
+    sa.Column("new_label", sa.String(64), nullable=False),
+    # new | upgrade | downgrade | change
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("scheme_version", sa.Integer(), nullable=False),
+    sa.Column("old_score", NUMBER),
+    sa.Column("new_score", NUMBER),
+    sa.Index(None, "customer_pk", "dimension"),
+)
+
+label_overrides = sa.Table(
+    "label_overrides",
+    metadata,
+    _id(),
+    sa.Column("customer_pk", sa.BigInteger(), sa.ForeignKey("customers.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("dimension", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("actor", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+    sa.Column("expires_at", sa.Date()),
+    sa.Column("revoked_at", TS),
+    sa.Column("revoked_by", sa.String(KEY_LENGTH)),
+)
+
+pending_changes = sa.Table(
+    "pending_changes",
+    metadata,
+    _id(),
+    sa.Column("customer_pk", sa.BigInteger(), sa.ForeignKey("customers.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("dimension", sa.String(64), nullable=False),
+    sa.Column("from_label", sa.String(64), nullable=False),
+    sa.Column("to_label", sa.String(64), nullable=False),
+    sa.Column("snapshot_id", sa.BigInteger(), sa.ForeignKey("snapshots.id", ondelete="SET NULL")),
+    sa.Column("state", sa.String(16), nullable=False, default="pending"),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+    sa.Column("decided_by", sa.String(KEY_LENGTH)),
+    sa.Column("decided_at", TS),
+    sa.Column("note", sa.Text()),
+    # the run that carried out an approved downgrade
+    sa.Column("applied_snapshot_id", sa.BigInteger()),
+    sa.CheckConstraint(_in("state", PENDING_STATES), name="state"),
+)
+
 #: canonical kind (as in `tierwise.ingest._schema.TABLES`) → its table
 CANONICAL: Final[dict[str, sa.Table]] = {
     "customers": customers,
@@ -412,6 +530,8 @@ __all__ = [
     "ROLES",
     "ROW_HASH_LENGTH",
     "SEVERITIES",
+    "PENDING_STATES",
+    "SNAPSHOT_STATES",
     "audit_log",
     "customer_aliases",
     "customer_merges",
@@ -421,11 +541,17 @@ __all__ = [
     "import_errors",
     "interactions",
     "jobs",
+    "label_changes",
+    "label_overrides",
+    "labels",
     "leads",
     "metadata",
     "orders",
+    "pending_changes",
     "products",
     "referrals",
+    "schemes",
+    "snapshots",
     "users",
     "utcnow",
 ]

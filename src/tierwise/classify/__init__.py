@@ -1,0 +1,30 @@
+"""Features + scheme → labels with explanations; snapshots, change events, history, preview."""
+
+from tierwise.classify._compile import compile_scheme
+from tierwise.classify._explain import explain_row
+from tierwise.classify._post import Outcome, Prior, settle
+from tierwise.classify._run import RunResult, run
+from tierwise.classify._service import (
+    classify_store,
+    compare,
+    customer_history,
+    explain_customer,
+    preview_store,
+    published_counts,
+)
+
+__all__ = [
+    "Outcome",
+    "Prior",
+    "RunResult",
+    "classify_store",
+    "compare",
+    "compile_scheme",
+    "customer_history",
+    "explain_customer",
+    "explain_row",
+    "preview_store",
+    "published_counts",
+    "run",
+    "settle",
+]

@@ -1,0 +1,161 @@
+"""``connect()``: an Ibis backend holding the analytic schema, on DuckDB, PostgreSQL or Spark."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import ibis
+import pyarrow as pa
+
+from tierwise.engine._copy import AnalyticCopy, SyncReport
+from tierwise.engine._schema import ANALYTIC, columns
+from tierwise.errors import ConfigError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from ibis.backends import BaseBackend
+
+    from tierwise.settings import Settings
+
+EngineName = Literal["duckdb", "postgres", "spark"]
+ENGINES: tuple[EngineName, ...] = ("duckdb", "postgres", "spark")
+
+
+@dataclass
+class Analytics:
+    """An engine and the analytic tables on it (see ``tierwise.engine._schema``)."""
+
+    engine: EngineName
+    backend: BaseBackend
+    tables: dict[str, ibis.Table]
+    sync: SyncReport | None = None
+
+    def table(self, name: str) -> ibis.Table:
+        return self.tables[name]
+
+
+def _check(engine: str) -> EngineName:
+    if engine not in ENGINES:
+        raise ConfigError(f"Unknown engine {engine!r}: use one of {', '.join(ENGINES)}.")
+    return engine  # type: ignore[return-value]
+
+
+def analytic_copy(settings: Settings, store: sa.Engine) -> AnalyticCopy:
+    return AnalyticCopy(settings.data_dir / "analytics.duckdb", store)
+
+
+def connect(settings: Settings, store: sa.Engine, *, engine: str | None = None,
+            rebuild: bool = False) -> Analytics:
+    """The store's data on the chosen engine (``TIERWISE_ENGINE`` by default).
+
+    DuckDB reads its columnar copy, brought up to date first; PostgreSQL computes on the store
+    itself; Spark reads Parquet exported from the copy (or ``TIERWISE_SPARK_TABLES``).
+    """
+    name = _check(engine or settings.engine)
+    if name == "postgres":
+        if store.dialect.name != "postgresql":
+            raise ConfigError("The postgres engine needs a PostgreSQL store "
+                              "(TIERWISE_DATABASE_URL=postgresql+psycopg://...).")
+        url = store.url
+        backend = ibis.postgres.connect(
+            host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username,
+            password=url.password, database=url.database)
+        tables = {}
+        for table in ANALYTIC:
+            raw = backend.table(table)
+            if table == "customers":
+                raw = raw.mutate(customer_pk=raw.id)
+            tables[table] = raw.select(*columns(table))
+        return Analytics(name, backend, tables)
+    copy = analytic_copy(settings, store)
+    report = copy.sync(rebuild=rebuild)
+    if name == "duckdb":
+        backend = ibis.duckdb.connect(str(copy.path))
+        return Analytics(name, backend, {t: backend.table(t) for t in ANALYTIC}, report)
+    spark_dir = os.environ.get("TIERWISE_SPARK_TABLES")
+    if spark_dir:
+        return spark_from_parquet(Path(spark_dir))
+    export = settings.data_dir / "spark"
+    export.mkdir(parents=True, exist_ok=True)
+    with copy.connect() as db:
+        for table in ANALYTIC:
+            db.execute(f"COPY \"{table}\" TO '{export / table}.parquet' (FORMAT parquet)")
+    result = spark_from_parquet(export)
+    result.sync = report
+    return result
+
+
+def spark_session() -> Any:
+    """A local Spark session (loopback only), created once per process."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master(os.environ.get("TIERWISE_SPARK_MASTER", "local[2]"))
+            .appName("tierwise")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", os.environ.get("TIERWISE_SPARK_PARTITIONS", "4"))
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .getOrCreate())
+
+
+def spark_from_parquet(folder: Path) -> Analytics:
+    """Analytic tables from ``folder/<table>.parquet`` (a file or a directory of parts)."""
+    backend = ibis.pyspark.connect(spark_session())
+    tables = {}
+    for table in ANALYTIC:
+        path = folder / f"{table}.parquet"
+        if not path.exists():
+            raise ConfigError(f"Spark tables: {path} is missing (one Parquet per table: "
+                              f"{', '.join(ANALYTIC)}).")
+        tables[table] = backend.read_parquet(str(path), table_name=f"tw_{table}").select(
+            *columns(table))
+    return Analytics("spark", backend, tables)
+
+
+def from_arrow(data: dict[str, pa.Table], *, engine: str = "duckdb") -> Analytics:
+    """Analytic tables from in-memory Arrow tables (the file mode, and tests)."""
+    name = _check(engine)
+    if name == "duckdb":
+        backend = ibis.duckdb.connect()
+        tables = {t: backend.create_table(t, _typed(t, data[t])) for t in ANALYTIC}
+        return Analytics(name, backend, tables)
+    if name == "spark":
+        folder = Path(tempfile.mkdtemp(prefix="tierwise-spark-"))
+        import pyarrow.parquet as pq
+
+        for t in ANALYTIC:
+            pq.write_table(_typed(t, data[t]), folder / f"{t}.parquet")
+        return spark_from_parquet(folder)
+    raise ConfigError("The postgres engine computes on a PostgreSQL store; load files with "
+                      "`tierwise import` first, or use duckdb or spark for files.")
+
+
+_ARROW = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(),
+          "VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
+          "BOOLEAN": pa.bool_()}
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    return pa.schema([(c, _ARROW[t]) for c, t in ANALYTIC[table]])
+
+
+def _typed(table: str, data: pa.Table | None) -> pa.Table:
+    schema = arrow_schema(table)
+    if data is None:
+        return schema.empty_table()
+    cols = []
+    for f in schema:
+        if f.name in data.column_names:
+            cols.append(data.column(f.name).cast(f.type))
+        else:
+            cols.append(pa.nulls(data.num_rows, f.type))
+    return pa.table(cols, schema=schema)
+
+
+__all__ = ["ENGINES", "Analytics", "EngineName", "analytic_copy", "arrow_schema", "connect",
+           "from_arrow", "spark_from_parquet", "spark_session"]

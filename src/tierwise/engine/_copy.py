@@ -1,0 +1,210 @@
+"""DuckDB's columnar copy of the store's fact tables, kept in step incrementally.
+
+Reading ten million rows out of SQLite costs more than the whole classification, so the embedded
+default reads them once into ``DATA_DIR/analytics.duckdb`` and afterwards only the rows whose
+``updated_at`` moved since the last sync (upserted by store ``id``). A count check after each
+table catches deletions and rows committed late; any mismatch is repaired by comparing ids, and
+``rebuild`` starts over from the store at any time.
+
+Rows committed by a writer that took its timestamp before our last sync but committed after it
+would fall behind the watermark. Imports are the long writers and each is a running job, so the
+sync re-reads from the start of the oldest job that was running at the last sync, and otherwise
+``WATERMARK_MARGIN`` (short transactions) before the watermark; upserts by id make the overlap
+harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from tierwise.engine._schema import ANALYTIC, STORE_SOURCE
+
+WATERMARK_MARGIN: Final = timedelta(seconds=2)
+_SENTINEL_VALUES: Final = {
+    "BIGINT": "0",
+    "INTEGER": "0",
+    "DOUBLE": "0.5",
+    "BOOLEAN": "0",
+    "VARCHAR": "''",
+    "DATE": "''",
+    "TIMESTAMP": "''",
+}
+
+
+@dataclass
+class SyncReport:
+    """What one sync copied, per table."""
+
+    rebuilt: bool = False
+    read: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rebuilt": self.rebuilt, "read": self.read, "deleted": self.deleted,
+                "rows": self.rows, "seconds": round(self.seconds, 3)}
+
+
+def _select(table: str) -> str:
+    return ", ".join(f'"{STORE_SOURCE.get((table, c), c)}" AS "{c}"' for c, _ in ANALYTIC[table])
+
+
+class AnalyticCopy:
+    """The DuckDB file next to the store, holding the analytic schema's tables."""
+
+    def __init__(self, path: Path, store: sa.Engine) -> None:
+        self.path, self.store = path, store
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(self.path))
+
+    # -- reading the store ----------------------------------------------------------------
+    def _read(self, table: str, *, since: datetime | None = None,
+              ids: list[int] | None = None) -> pa.Table:
+        """Analytic columns of ``table``: all rows, rows updated since a time, or given ids."""
+        sqlite = self.store.dialect.name == "sqlite"
+        where, params = "", {}
+        if since is not None:
+            where = "WHERE updated_at >= ?" if sqlite else "WHERE updated_at >= :since"
+            params = {"since": since.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else since}
+        elif ids is not None:
+            where = f"WHERE id IN ({', '.join(str(int(i)) for i in ids)})"
+        if sqlite:
+            return self._read_sqlite(table, where, tuple(params.values()))
+        sql = f'SELECT {_select(table)} FROM "{table}" {where}'  # noqa: S608 - names from ANALYTIC
+        with self.store.connect() as conn:
+            rows = conn.execute(sa.text(sql), params).fetchall()
+        names = [c for c, _ in ANALYTIC[table]]
+        return pa.table({n: pa.array([r[i] for r in rows]) if rows else pa.array([], pa.null())
+                         for i, n in enumerate(names)})
+
+    def _read_sqlite(self, table: str, where: str, params: tuple[Any, ...]) -> pa.Table:
+        import adbc_driver_sqlite.dbapi as adbc
+
+        # ADBC infers each column's type from the first row it reads and fails on a later
+        # mismatch (NULLs first, text later); a typed first row fixes the types
+        sentinel = ", ".join(f'{_SENTINEL_VALUES[t]} AS "{c}"' for c, t in ANALYTIC[table])
+        sql = (f"SELECT 1 AS _sentinel, {sentinel} UNION ALL "  # noqa: S608 - names from ANALYTIC
+               f'SELECT 0, {_select(table)} FROM "{table}" {where}')
+        database = self.store.url.database
+        assert database is not None
+        with adbc.connect(database) as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            result = cur.fetch_arrow_table()
+        mask = pc.equal(result.column("_sentinel"), 0)
+        return result.filter(mask).drop_columns(["_sentinel"])
+
+    def _store_state(self, table: str) -> tuple[int, datetime | None]:
+        with self.store.connect() as conn:
+            row = conn.execute(sa.text(
+                f'SELECT count(*), max(updated_at) FROM "{table}"')).one()  # noqa: S608
+        top = row[1]
+        if isinstance(top, str):
+            top = datetime.fromisoformat(top)
+        return int(row[0]), top
+
+    # -- writing the copy -----------------------------------------------------------------
+    def _create(self, db: duckdb.DuckDBPyConnection, table: str) -> None:
+        cols = ", ".join(f'"{c}" {t}' for c, t in ANALYTIC[table])
+        db.execute(f'CREATE OR REPLACE TABLE "{table}" ({cols})')
+
+    def _upsert(self, db: duckdb.DuckDBPyConnection, table: str, data: pa.Table,
+                replace_ids: bool) -> None:
+        casts = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' if t in ("DATE", "TIMESTAMP")
+                          else f'"{c}"::{t} AS "{c}"' for c, t in ANALYTIC[table])
+        db.register("_incoming", data)
+        try:
+            if replace_ids:
+                db.execute(f'DELETE FROM "{table}" WHERE id IN (SELECT id FROM _incoming)')
+            db.execute(f'INSERT INTO "{table}" SELECT {casts} FROM _incoming')  # noqa: S608
+        finally:
+            db.unregister("_incoming")
+
+    def sync(self, *, rebuild: bool = False) -> SyncReport:
+        """Bring every analytic table up to date with the store; return what was read."""
+        started = time.monotonic()
+        report = SyncReport(rebuilt=rebuild)
+        with self.connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS _sync (tbl VARCHAR PRIMARY KEY, "
+                       "watermark TIMESTAMP, store_url VARCHAR, in_flight TIMESTAMP)")
+            in_flight = self._oldest_running_job()
+            url = self.store.url.render_as_string(hide_password=True)
+            for table in ANALYTIC:
+                state = db.execute("SELECT watermark, store_url, in_flight FROM _sync WHERE tbl = ?",
+                                   [table]).fetchone()
+                fresh = rebuild or state is None or state[1] != url or not self._has(db, table)
+                count, top = self._store_state(table)
+                db.execute("BEGIN")
+                if fresh:
+                    self._create(db, table)
+                    data = self._read(table)
+                    self._upsert(db, table, data, replace_ids=False)
+                    report.rebuilt = report.rebuilt or state is not None
+                else:
+                    assert state is not None
+                    mark = state[0]
+                    if top is not None and (mark is None or top > mark):
+                        since = (mark - WATERMARK_MARGIN) if mark is not None else datetime.min
+                        if state[2] is not None:  # a job was writing during the last sync
+                            since = min(since, state[2] - WATERMARK_MARGIN)
+                        data = self._read(table, since=since)
+                        self._upsert(db, table, data, replace_ids=True)
+                    else:
+                        data = pa.table({})
+                report.read[table] = data.num_rows
+                report.deleted[table] = self._reconcile(db, table, count)
+                db.execute("INSERT OR REPLACE INTO _sync VALUES (?, ?, ?, ?)",
+                           [table, top, url, in_flight])
+                db.execute("COMMIT")
+                report.rows[table] = count
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _oldest_running_job(self) -> datetime | None:
+        with self.store.connect() as conn:
+            value = conn.execute(sa.text(
+                "SELECT min(coalesce(started_at, created_at)) FROM jobs WHERE state = 'running'"
+            )).scalar()
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value if isinstance(value, datetime) else None
+
+    def _has(self, db: duckdb.DuckDBPyConnection, table: str) -> bool:
+        found = db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                           [table]).fetchone()
+        return bool(found and found[0])
+
+    def _reconcile(self, db: duckdb.DuckDBPyConnection, table: str, store_count: int) -> int:
+        """Repair the copy if its row count disagrees with the store; return rows deleted."""
+        got = db.execute(f'SELECT count(*) FROM "{table}"').fetchone()  # noqa: S608
+        if got is not None and got[0] == store_count:
+            return 0
+        with self.store.connect() as conn:
+            ids = [r[0] for r in conn.execute(sa.text(f'SELECT id FROM "{table}"'))]  # noqa: S608
+        db.register("_ids", pa.table({"id": pa.array(ids, pa.int64())}))
+        try:
+            gone = db.execute(f'SELECT count(*) FROM "{table}" WHERE id NOT IN '  # noqa: S608
+                              "(SELECT id FROM _ids)").fetchone()
+            db.execute(f'DELETE FROM "{table}" WHERE id NOT IN (SELECT id FROM _ids)')  # noqa: S608
+            missing = [r[0] for r in db.execute(
+                f'SELECT id FROM _ids WHERE id NOT IN (SELECT id FROM "{table}")').fetchall()]  # noqa: S608
+        finally:
+            db.unregister("_ids")
+        for start in range(0, len(missing), 10_000):
+            chunk = missing[start:start + 10_000]
+            self._upsert(db, table, self._read(table, ids=chunk), replace_ids=True)
+        return int(gone[0]) if gone else 0
+
+
+__all__ = ["WATERMARK_MARGIN", "AnalyticCopy", "SyncReport"]

@@ -1,0 +1,342 @@
+"""The scheme's data model: pydantic models that load from and dump to YAML losslessly.
+
+A scheme is an ordered mapping of dimensions. Each dimension has one method:
+
+- ``score``: a weighted sum of feature scores (quintile scores 1-5 or raw values), then a cut;
+- ``bands``: one feature, then a cut (thresholds, quantiles or natural breaks);
+- ``rfm``: R, F and M quintile scores mapped through a 5 × 5 score map (R × average of F and M);
+- ``rules``: boolean rules in the safe expression language; overlaps are an error unless
+  ``multi`` (then every matching label applies, e.g. needs);
+- ``mapping``: a feature's values grouped into labels (regions, industries);
+- ``grid``: a declared combination of two other dimensions' labels (priority);
+- ``model``: a fitted model's output (filled in by ``tierwise.models``).
+
+Labels of ordered methods (score, bands) are listed from the lowest to the highest.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+INSUFFICIENT = "insufficient"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Model):
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class Label(_Model):
+    key: str = Field(pattern=r"^[A-Za-z0-9_+\-]{1,48}$")
+    zh: str
+    en: str
+    description: Text | None = None
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class Cut(_Model):
+    """Where an ordered value is cut into classes, lowest class first.
+
+    - ``thresholds``: class i holds ``points[i-1] <= value < points[i]``;
+    - ``quantiles``: by percent rank (ties share a rank): class i holds
+      ``probs[i-1] <= percent_rank < probs[i]``;
+    - ``jenks``: natural breaks into ``classes`` classes, computed on the data each run.
+    """
+
+    by: Literal["thresholds", "quantiles", "jenks"]
+    points: list[float] | None = None
+    probs: list[float] | None = None
+    classes: int | None = Field(None, ge=2, le=12)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Cut:
+        need = {"thresholds": "points", "quantiles": "probs", "jenks": "classes"}[self.by]
+        if getattr(self, need) is None:
+            raise ValueError(f"cut by {self.by} needs {need}")
+        for name in ("points", "probs"):
+            values = getattr(self, name)
+            if values is None:
+                continue
+            for i in range(1, len(values)):
+                if values[i] <= values[i - 1]:
+                    raise ValueError(
+                        f"{name} must increase (got {values[i]:g} after "
+                        f"{values[i - 1]:g} at {name}[{i}])"
+                    )
+        if self.probs is not None and not all(0 < p < 1 for p in self.probs):
+            raise ValueError("probs must lie strictly between 0 and 1")
+        return self
+
+    @property
+    def n_classes(self) -> int:
+        if self.by == "thresholds":
+            assert self.points is not None
+            return len(self.points) + 1
+        if self.by == "quantiles":
+            assert self.probs is not None
+            return len(self.probs) + 1
+        assert self.classes is not None
+        return self.classes
+
+
+class Hysteresis(_Model):
+    """Keep customers from flapping between neighbouring classes.
+
+    A customer moves *down* only when the value is lower than the cut by more than ``margin``
+    (in the cut's own units: score points, or percent rank for quantile cuts) and after
+    ``min_days`` in the current class; moves up happen at once. A downgrade out of a
+    ``protected`` label waits for a manager's approval.
+    """
+
+    margin: float = Field(0.0, ge=0)
+    min_days: int = Field(0, ge=0)
+    protected: list[str] = Field(default_factory=list)
+
+
+class Component(_Model):
+    feature: str
+    weight: float = Field(gt=0)
+    #: quintile: 1-5 by percent rank (ties share a score); raw: the value itself
+    scale: Literal["quintile", "raw"] = "quintile"
+    higher_is_better: bool = True
+    #: short name in explanations, e.g. "R"
+    symbol: str | None = None
+
+
+class _Dimension(_Model):
+    title: Text
+    labels: list[Label] = Field(min_length=1)
+    #: rule (safe expression) under which the evidence is too thin: label "insufficient"
+    insufficient: str | None = None
+    insufficient_label: Text = Text(zh="数据不足", en="Insufficient data")
+    description: Text | None = None
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> _Dimension:
+        keys = [label.key for label in self.labels]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"label keys must be unique (repeated: {', '.join(dupes)})")
+        if INSUFFICIENT in keys:
+            raise ValueError(f'"{INSUFFICIENT}" is reserved for insufficient data')
+        return self
+
+    def keys(self) -> list[str]:
+        return [label.key for label in self.labels]
+
+    def label(self, key: str) -> Label | None:
+        return next((label for label in self.labels if label.key == key), None)
+
+    @property
+    def ordered(self) -> bool:
+        return False
+
+
+class _Ordered(_Dimension):
+    cut: Cut
+    hysteresis: Hysteresis | None = None
+
+    @model_validator(mode="after")
+    def _labels_fit_cut(self) -> _Ordered:
+        if len(self.labels) != self.cut.n_classes:
+            raise ValueError(
+                f"the cut makes {self.cut.n_classes} classes but "
+                f"{len(self.labels)} labels are listed (lowest first)"
+            )
+        if self.hysteresis:
+            unknown = [k for k in self.hysteresis.protected if k not in self.keys()]
+            if unknown:
+                raise ValueError(f"hysteresis.protected names unknown labels: {', '.join(unknown)}")
+        return self
+
+    @property
+    def ordered(self) -> bool:
+        return True
+
+
+class ScoreDimension(_Ordered):
+    method: Literal["score"]
+    components: list[Component] = Field(min_length=1)
+
+
+class BandsDimension(_Ordered):
+    method: Literal["bands"]
+    feature: str
+    higher_is_better: bool = True
+
+
+class RFMDimension(_Dimension):
+    method: Literal["rfm"]
+    recency: str = "recency_days"
+    frequency: str = "frequency"
+    monetary: str = "monetary_total"
+    #: score_map[r] = labels for FM score 1..5, with r from "5" (most recent) to "1"
+    score_map: dict[str, list[str]]
+
+    @field_validator("score_map")
+    @classmethod
+    def _five_by_five(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if sorted(value) != ["1", "2", "3", "4", "5"]:
+            raise ValueError("score_map needs the R scores 1 to 5 as keys")
+        for r, row in value.items():
+            if len(row) != 5:
+                raise ValueError(f"score_map.{r} needs 5 labels (FM scores 1 to 5), got {len(row)}")
+        return value
+
+    @model_validator(mode="after")
+    def _map_uses_labels(self) -> RFMDimension:
+        unknown = sorted({k for row in self.score_map.values() for k in row} - set(self.keys()))
+        if unknown:
+            raise ValueError(f"score_map uses labels that are not listed: {', '.join(unknown)}")
+        return self
+
+
+class Rule(_Model):
+    label: str
+    when: str
+
+
+class RulesDimension(_Dimension):
+    method: Literal["rules"]
+    rules: list[Rule] = Field(min_length=1)
+    #: label when no rule matches (required: a customer always gets a label)
+    otherwise: str
+    #: several rules may match; the label is every matching key joined by "+"
+    multi: bool = False
+    #: rule order is a priority list (first match wins) only when declared so
+    first_match: bool = False
+
+    @model_validator(mode="after")
+    def _known(self) -> RulesDimension:
+        keys = set(self.keys())
+        for i, rule in enumerate(self.rules):
+            if rule.label not in keys:
+                raise ValueError(f"rules[{i}].label {rule.label!r} is not a listed label")
+        if self.otherwise not in keys:
+            raise ValueError(f"otherwise {self.otherwise!r} is not a listed label")
+        return self
+
+
+class MappingDimension(_Dimension):
+    method: Literal["mapping"]
+    feature: str
+    #: label key -> the feature values that belong to it (compared case-insensitively)
+    groups: dict[str, list[str]]
+    otherwise: str
+
+    @model_validator(mode="after")
+    def _known(self) -> MappingDimension:
+        keys = set(self.keys())
+        for key in [*self.groups, self.otherwise]:
+            if key not in keys:
+                raise ValueError(f"{key!r} is not a listed label")
+        seen: dict[str, str] = {}
+        for key, values in self.groups.items():
+            for value in values:
+                norm = value.strip().casefold()
+                if norm in seen and seen[norm] != key:
+                    raise ValueError(
+                        f"value {value!r} is in both groups {seen[norm]!r} and {key!r}"
+                    )
+                seen[norm] = key
+        return self
+
+
+class GridDimension(_Dimension):
+    method: Literal["grid"]
+    rows: str
+    columns: str
+    #: cells[row label][column label] = label; a missing cell takes ``otherwise``
+    cells: dict[str, dict[str, str]]
+    otherwise: str
+
+    @model_validator(mode="after")
+    def _known(self) -> GridDimension:
+        keys = set(self.keys())
+        used = {v for row in self.cells.values() for v in row.values()} | {self.otherwise}
+        unknown = sorted(used - keys)
+        if unknown:
+            raise ValueError(f"cells use labels that are not listed: {', '.join(unknown)}")
+        return self
+
+
+class ModelDimension(_Dimension):
+    method: Literal["model"]
+    model: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+Dimension = Annotated[
+    ScoreDimension
+    | BandsDimension
+    | RFMDimension
+    | RulesDimension
+    | MappingDimension
+    | GridDimension
+    | ModelDimension,
+    Field(discriminator="method"),
+]
+
+
+class Scheme(_Model):
+    """A classification standard: what a published version holds."""
+
+    format: Literal[1] = 1
+    name: str
+    description: Text | None = None
+    currency: str = "CNY"
+    dimensions: dict[str, Dimension] = Field(min_length=1)
+
+    @field_validator("dimensions")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import re
+
+        for name in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", name):
+                raise ValueError(f"dimension name {name!r} must be lower_snake_case (a-z, 0-9, _)")
+        return value
+
+    @model_validator(mode="after")
+    def _grids_refer_backwards(self) -> Scheme:
+        names = list(self.dimensions)
+        for i, (name, dim) in enumerate(self.dimensions.items()):
+            if isinstance(dim, GridDimension):
+                for ref in (dim.rows, dim.columns):
+                    if ref not in names[:i]:
+                        raise ValueError(
+                            f"{name}: grid refers to {ref!r}, which must be a "
+                            "dimension listed before it"
+                        )
+        return self
+
+
+__all__ = [
+    "INSUFFICIENT",
+    "BandsDimension",
+    "Component",
+    "Cut",
+    "Dimension",
+    "GridDimension",
+    "Hysteresis",
+    "Label",
+    "MappingDimension",
+    "ModelDimension",
+    "RFMDimension",
+    "Rule",
+    "RulesDimension",
+    "Scheme",
+    "ScoreDimension",
+    "Text",
+]

@@ -1,0 +1,97 @@
+"""Semantic checks beyond the model: rules parse, and every feature a scheme names exists."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from tierwise.errors import SchemeError
+from tierwise.features._catalog import FEATURES
+from tierwise.scheme._expr import ExpressionError, parse
+from tierwise.scheme._io import load_scheme
+from tierwise.scheme._model import (
+    BandsDimension,
+    GridDimension,
+    MappingDimension,
+    RFMDimension,
+    RulesDimension,
+    Scheme,
+    ScoreDimension,
+)
+
+
+def _unknown(name: str, where: str) -> str | None:
+    if name in FEATURES or name.startswith("attr_"):
+        return None
+    close = difflib.get_close_matches(name, list(FEATURES), n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else " `tierwise scheme features` lists them."
+    return f"Scheme error at {where}: unknown feature {name!r}.{hint}"
+
+
+def check_scheme(scheme: Scheme) -> list[str]:
+    """Every problem found, as messages naming the YAML path; empty when the scheme is sound."""
+    errors: list[str] = []
+
+    def rule(text: str, where: str) -> None:
+        try:
+            names = parse(text).names()
+        except ExpressionError as error:
+            errors.append(f"Scheme error at {where}: {error}")
+            return
+        errors.extend(e for n in sorted(names) if (e := _unknown(n, where)))
+
+    for name, dim in scheme.dimensions.items():
+        base = f"dimensions.{name}"
+        if dim.insufficient:
+            rule(dim.insufficient, f"{base}.insufficient")
+        if isinstance(dim, ScoreDimension):
+            for i, comp in enumerate(dim.components):
+                if err := _unknown(comp.feature, f"{base}.components[{i}].feature"):
+                    errors.append(err)
+        elif isinstance(dim, BandsDimension | MappingDimension):
+            if err := _unknown(dim.feature, f"{base}.feature"):
+                errors.append(err)
+        elif isinstance(dim, RFMDimension):
+            for part in ("recency", "frequency", "monetary"):
+                if err := _unknown(getattr(dim, part), f"{base}.{part}"):
+                    errors.append(err)
+        elif isinstance(dim, RulesDimension):
+            for i, r in enumerate(dim.rules):
+                rule(r.when, f"{base}.rules[{i}].when")
+        elif isinstance(dim, GridDimension):
+            for axis in ("rows", "columns"):
+                ref = scheme.dimensions[getattr(dim, axis)]
+                allowed = {*ref.keys(), "insufficient"}
+                for row, cells in dim.cells.items():
+                    if axis == "rows" and row not in allowed:
+                        errors.append(f"Scheme error at {base}.cells.{row}: {row!r} is not a "
+                                      f"label of {dim.rows}.")
+                    if axis == "columns":
+                        errors.extend(
+                            f"Scheme error at {base}.cells.{row}.{col}: {col!r} is not a label "
+                            f"of {dim.columns}." for col in cells if col not in allowed)
+    return errors
+
+
+def load_checked(source: str | Path) -> Scheme:
+    """Load a scheme and refuse it, with every problem listed, unless it is sound."""
+    scheme = load_scheme(source)
+    errors = check_scheme(scheme)
+    if errors:
+        raise SchemeError("\n".join(errors))
+    return scheme
+
+
+def validate_scheme(source: str | Path) -> dict[str, Any]:
+    """A report for `tierwise scheme validate`: valid, errors, name and dimensions."""
+    try:
+        scheme = load_scheme(source)
+    except SchemeError as error:
+        return {"valid": False, "errors": str(error).splitlines(), "name": None, "dimensions": []}
+    errors = check_scheme(scheme)
+    return {"valid": not errors, "errors": errors, "name": scheme.name,
+            "dimensions": list(scheme.dimensions)}
+
+
+__all__ = ["check_scheme", "load_checked", "validate_scheme"]
