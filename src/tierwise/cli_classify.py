@@ -18,16 +18,21 @@ from tierwise.act import write_table
 from tierwise.cli import DataDirOpt, JsonOpt, LangOpt, _lang, _settings, app, console
 from tierwise.errors import DataError
 
-scheme_app = typer.Typer(help="The classification scheme (分级标准): show, validate, publish.",
-                         no_args_is_help=True)
+scheme_app = typer.Typer(
+    help="The classification scheme (分级标准): show, validate, publish.", no_args_is_help=True
+)
 engine_app = typer.Typer(help="The analytics engine's columnar copy.", no_args_is_help=True)
 app.add_typer(scheme_app, name="scheme")
 app.add_typer(engine_app, name="engine")
 
-AsOfOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
-    "--as-of", help="Classify as of this date (YYYY-MM-DD; default today).")]
-EngineOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
-    "--engine", help="duckdb (default), postgres or spark (TIERWISE_ENGINE).")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Classify as of this date (YYYY-MM-DD; default today)."),
+]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--engine", help="duckdb (default), postgres or spark (TIERWISE_ENGINE)."),
+]
 FileOpt = Annotated[Optional[Path], typer.Option()]  # noqa: UP045
 
 
@@ -37,7 +42,9 @@ def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise DataError(f"--as-of {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-06-30.") from None
+        raise DataError(
+            f"--as-of {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-06-30."
+        ) from None
 
 
 def _dump(data: Any) -> None:
@@ -46,7 +53,7 @@ def _dump(data: Any) -> None:
 
 def _title(scheme: Any, name: str, lang: str) -> str:
     dim = scheme.dimensions.get(name) if scheme else None
-    return dim.title.get(lang) if dim else name
+    return str(dim.title.get(lang)) if dim else name
 
 
 def _label(scheme: Any, name: str, key: str, lang: str) -> str:
@@ -54,35 +61,47 @@ def _label(scheme: Any, name: str, key: str, lang: str) -> str:
     if dim is None:
         return key
     if key == "insufficient":
-        return dim.insufficient_label.get(lang)
-    found = dim.label(key)
-    return found.text(lang) if found else key
+        return str(dim.insufficient_label.get(lang))
+    sep = "、" if lang == "zh" else " + "
+    return sep.join(found.text(lang) if (found := dim.label(k)) else k for k in key.split("+"))
 
 
-def _print_distribution(dimensions: dict[str, dict[str, int]], scheme: Any, lang: str,
-                        title: str) -> None:
+def _print_distribution(
+    dimensions: dict[str, dict[str, int]], scheme: Any, lang: str, title: str
+) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column("维度" if lang == "zh" else "dimension")
     table.add_column("分布" if lang == "zh" else "labels (customers)")
-    for name, counts in dimensions.items():
+    order = list(scheme.dimensions) if scheme else []
+    for name, counts in sorted(
+        dimensions.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99
+    ):
         parts = ", ".join(f"{_label(scheme, name, k, lang)} {v:,}" for k, v in counts.items())
         table.add_row(_title(scheme, name, lang), parts)
     console.print(table)
 
 
-@app.command(epilog="Example: tierwise classify --as-of 2024-06-30   |   tierwise classify "
-             "--orders orders.parquet --customers customers.csv --out labels.parquet")
+@app.command(
+    epilog="Example: tierwise classify --as-of 2024-06-30   |   tierwise classify "
+    "--orders orders.parquet --customers customers.csv --out labels.parquet"
+)
 def classify(
     as_of: AsOfOpt = None,
     engine: EngineOpt = None,
-    orders: Annotated[Optional[Path], typer.Option(help="Orders file: classify files, no store.")] = None,  # noqa: UP045
+    orders: Annotated[
+        Path | None, typer.Option(help="Orders file: classify files, no store.")
+    ] = None,
     customers: Annotated[Optional[Path], typer.Option(help="Customers file (file mode).")] = None,  # noqa: UP045
     interactions: FileOpt = None,
     feedback: FileOpt = None,
     referrals: FileOpt = None,
     leads: FileOpt = None,
-    scheme: Annotated[Optional[Path], typer.Option(help="Scheme YAML (file mode; default: the shipped scheme).")] = None,  # noqa: UP045
-    out: Annotated[Optional[Path], typer.Option(help="Write labels here (.parquet, .csv or .xlsx).")] = None,  # noqa: UP045
+    scheme: Annotated[
+        Path | None, typer.Option(help="Scheme YAML (file mode; default: the shipped scheme).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write labels here (.parquet, .csv or .xlsx).")
+    ] = None,
     as_json: JsonOpt = False,
     lang: LangOpt = None,
     data_dir: DataDirOpt = None,
@@ -95,9 +114,18 @@ def classify(
         from tierwise.classify._run import summary
 
         result, loaded = classify_sources(
-            {"customers": customers, "orders": orders, "interactions": interactions,
-             "feedback": feedback, "referrals": referrals, "leads": leads},
-            scheme=scheme, as_of=day, engine=engine or "duckdb")
+            {
+                "customers": customers,
+                "orders": orders,
+                "interactions": interactions,
+                "feedback": feedback,
+                "referrals": referrals,
+                "leads": leads,
+            },
+            scheme=scheme,
+            as_of=day,
+            engine=engine or "duckdb",
+        )
         data = summary(result) | {"inputs": loaded.counts}
         if out:
             write_table(result.wide(), out)
@@ -105,14 +133,20 @@ def classify(
         if as_json:
             _dump(data)
         else:
-            _print_distribution(data["dimensions"], result_scheme(scheme), language,
-                                f"{data['customers']:,} customers, as of {data['as_of']}")
+            _print_distribution(
+                data["dimensions"],
+                result_scheme(scheme),
+                language,
+                f"{data['customers']:,} customers, as of {data['as_of']}",
+            )
             if out:
                 console.print(f"→ {out}")
         return
     if any((interactions, feedback, referrals, leads, scheme, out)):
-        raise DataError("--interactions, --feedback, --referrals, --leads, --scheme and --out "
-                        "belong to file mode: give --orders or --customers too.")
+        raise DataError(
+            "--interactions, --feedback, --referrals, --leads, --scheme and --out "
+            "belong to file mode: give --orders or --customers too."
+        )
     settings = _settings(data_dir)
     store = pipeline.open_store(settings)
     try:
@@ -125,10 +159,14 @@ def classify(
     if as_json:
         _dump(data)
         return
-    _print_distribution(data["dimensions"], _published_scheme(settings), language,
-                        f"snapshot {data['snapshot_id']} · as of {data['as_of']} · scheme v"
-                        f"{data['scheme_version']} · {data['engine']} · "
-                        f"{data['customers']:,} customers · {data['timings']['total']:.1f} s")
+    _print_distribution(
+        data["dimensions"],
+        _published_scheme(settings),
+        language,
+        f"snapshot {data['snapshot_id']} · as of {data['as_of']} · scheme v"
+        f"{data['scheme_version']} · {data['engine']} · "
+        f"{data['customers']:,} customers · {data['timings']['total']:.1f} s",
+    )
 
 
 def result_scheme(path: Path | None) -> Any:
@@ -164,15 +202,24 @@ def explain(
     settings = _settings(data_dir)
     store = pipeline.open_store(settings)
     try:
-        data = explain_customer(settings, store, customer_id=customer_id, as_of=_date(as_of),
-                                lang=language, engine=engine)
+        data = explain_customer(
+            settings,
+            store,
+            customer_id=customer_id,
+            as_of=_date(as_of),
+            lang=language,
+            engine=engine,
+        )
     finally:
         store.dispose()
     if as_json:
         _dump(data)
         return
-    table = Table(title=f"{customer_id} · as of {data['as_of']} · scheme v{data['scheme_version']}",
-                  title_justify="left", show_lines=False)
+    table = Table(
+        title=f"{customer_id} · as of {data['as_of']} · scheme v{data['scheme_version']}",
+        title_justify="left",
+        show_lines=False,
+    )
     table.add_column("维度" if language == "zh" else "dimension", style="bold")
     table.add_column("原因" if language == "zh" else "label and reason")
     for info in data["dimensions"].values():
@@ -202,29 +249,50 @@ def history(
         return
     scheme = _published_scheme(settings)
     table = Table(title=f"{customer_id} {data['name'] or ''}", title_justify="left")
-    for col in (("日期", "date"), ("维度", "dimension"), ("变化", "change"), ("原因", "reason"),
-                ("标准版本", "scheme")):
+    for col in (
+        ("日期", "date"),
+        ("维度", "dimension"),
+        ("变化", "change"),
+        ("原因", "reason"),
+        ("标准版本", "scheme"),
+    ):
         table.add_column(col[0] if language == "zh" else col[1])
-    kinds = {"new": ("首次分级", "first label"), "upgrade": ("升级", "upgrade"),
-             "downgrade": ("降级", "downgrade"), "change": ("变更", "change")}
-    sources = {"rule": ("按标准", "by the scheme"), "hysteresis": ("回差保持", "hysteresis"),
-               "pending": ("待审批", "waiting for approval"), "override": ("人工指定", "override"),
-               "insufficient": ("数据不足", "insufficient data")}
+    kinds = {
+        "new": ("首次分级", "first label"),
+        "upgrade": ("升级", "upgrade"),
+        "downgrade": ("降级", "downgrade"),
+        "change": ("变更", "change"),
+    }
+    sources = {
+        "rule": ("按标准", "by the scheme"),
+        "hysteresis": ("回差保持", "hysteresis"),
+        "pending": ("待审批", "waiting for approval"),
+        "override": ("人工指定", "override"),
+        "insufficient": ("数据不足", "insufficient data"),
+    }
     for c in data["changes"]:
         old = _label(scheme, c["dimension"], c["old_label"], language) if c["old_label"] else "—"
         new = _label(scheme, c["dimension"], c["new_label"], language)
         kind = kinds.get(c["kind"], (c["kind"], c["kind"]))
         src = sources.get(c["source"], (c["source"], c["source"]))
-        table.add_row(c["as_of"], _title(scheme, c["dimension"], language),
-                      f"{old} → {new}", f"{kind[0 if language == 'zh' else 1]}, "
-                      f"{src[0 if language == 'zh' else 1]}", f"v{c['scheme_version']}")
+        table.add_row(
+            c["as_of"],
+            _title(scheme, c["dimension"], language),
+            f"{old} → {new}",
+            f"{kind[0 if language == 'zh' else 1]}, {src[0 if language == 'zh' else 1]}",
+            f"v{c['scheme_version']}",
+        )
     console.print(table)
 
 
 @scheme_app.command("show", epilog="Example: tierwise scheme show > my-scheme.yaml")
 def scheme_show(
-    version: Annotated[Optional[int], typer.Option(help="A published version (default: current).")] = None,  # noqa: UP045
-    default: Annotated[bool, typer.Option("--default", help="The shipped default, with its comments.")] = False,
+    version: Annotated[
+        int | None, typer.Option(help="A published version (default: current).")
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="The shipped default, with its comments.")
+    ] = False,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Print the published scheme as YAML (edit it, then validate, preview and publish)."""
@@ -269,8 +337,10 @@ def scheme_validate(
     if as_json:
         _dump(report)
     elif report["valid"]:
-        console.print(f"[green]OK[/] {file}: {report['name']}, {len(report['dimensions'])} "
-                      "dimensions / 个维度")
+        console.print(
+            f"[green]OK[/] {file}: {report['name']}, {len(report['dimensions'])} "
+            "dimensions / 个维度"
+        )
     else:
         for error in report["errors"]:
             console.print(f"[red]✗[/] {error}", highlight=False)
@@ -278,10 +348,14 @@ def scheme_validate(
         raise typer.Exit(1)
 
 
-@scheme_app.command("publish", epilog='Example: tierwise scheme publish my-scheme.yaml --note "A ≥ 4.2"')
+@scheme_app.command(
+    "publish", epilog='Example: tierwise scheme publish my-scheme.yaml --note "A ≥ 4.2"'
+)
 def scheme_publish(
     file: Annotated[Path, typer.Argument(help="Scheme YAML file.")],
-    note: Annotated[Optional[str], typer.Option(help="Why it changed (kept with the version).")] = None,  # noqa: UP045
+    note: Annotated[
+        str | None, typer.Option(help="Why it changed (kept with the version).")
+    ] = None,
     as_json: JsonOpt = False,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -301,8 +375,10 @@ def scheme_publish(
     if as_json:
         _dump(data)
     else:
-        console.print(f"Published version {published.version} / 已发布第 {published.version} 版: "
-                      f"{scheme.name}")
+        console.print(
+            f"Published version {published.version} / 已发布第 {published.version} 版: "
+            f"{scheme.name}"
+        )
 
 
 @scheme_app.command("features", epilog="Example: tierwise scheme features --lang zh")
@@ -341,15 +417,25 @@ def preview(
     settings = _settings(data_dir)
     store = pipeline.open_store(settings)
     try:
-        data = preview_store(settings, store, scheme=scheme, as_of=_date(as_of), engine=engine,
-                             downgrades_limit=limit if not as_json else 1000)
+        data = preview_store(
+            settings,
+            store,
+            scheme=scheme,
+            as_of=_date(as_of),
+            engine=engine,
+            downgrades_limit=limit if not as_json else 1000,
+        )
     finally:
         store.dispose()
     if as_json:
         _dump(data)
         return
-    _print_distribution(data["distribution"], scheme, language,
-                        f"preview · as of {data['as_of']} · vs published v{data['published_version']}")
+    _print_distribution(
+        data["distribution"],
+        scheme,
+        language,
+        f"preview · as of {data['as_of']} · vs published v{data['published_version']}",
+    )
     for name, matrix in data["migration"].items():
         moved = {f: {t: n for t, n in row.items() if t != f} for f, row in matrix.items()}
         moved = {f: row for f, row in moved.items() if row}
@@ -359,20 +445,27 @@ def preview(
         table.add_column("from")
         table.add_column("to (customers)")
         for frm, row in moved.items():
-            table.add_row(_label(scheme, name, frm, language),
-                          ", ".join(f"{_label(scheme, name, t, language)} {n:,}"
-                                    for t, n in row.items()))
+            table.add_row(
+                _label(scheme, name, frm, language),
+                ", ".join(f"{_label(scheme, name, t, language)} {n:,}" for t, n in row.items()),
+            )
         console.print(table)
     for name, down in data["downgrades"].items():
         if not down["count"]:
             continue
-        table = Table(title=f"{_title(scheme, name, language)}: {down['count']:,} downgraded",
-                      title_justify="left")
+        table = Table(
+            title=f"{_title(scheme, name, language)}: {down['count']:,} downgraded",
+            title_justify="left",
+        )
         for col in ("customer", "name", "from → to", "revenue 365d"):
             table.add_column(col)
         for c in down["customers"]:
-            table.add_row(c["customer_id"], c["name"] or "", f"{c['from']} → {c['to']}",
-                          f"{c['revenue_365d']:,.0f}")
+            table.add_row(
+                c["customer_id"],
+                c["name"] or "",
+                f"{c['from']} → {c['to']}",
+                f"{c['revenue_365d']:,.0f}",
+            )
         console.print(table)
 
 
@@ -390,9 +483,10 @@ def engine_rebuild(as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> Non
     if as_json:
         _dump(report.to_dict())
     else:
-        console.print(f"Rebuilt / 已重建 {sum(report.rows.values()):,} rows in "
-                      f"{report.seconds:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in
-                                                              report.rows.items()))
+        console.print(
+            f"Rebuilt / 已重建 {sum(report.rows.values()):,} rows in "
+            f"{report.seconds:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in report.rows.items())
+        )
 
 
 __all__ = ["classify", "engine_rebuild", "explain", "history", "preview"]

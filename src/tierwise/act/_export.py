@@ -19,9 +19,12 @@ _FORMULA = r"^[ \u3000]*[=+\-@\t\r]"
 def neutralise(df: pl.DataFrame) -> pl.DataFrame:
     """Text columns with formula-like cells prefixed by ``'``; other columns unchanged."""
     exprs = [
-        pl.when(pl.col(name).str.contains(_FORMULA)).then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name)).alias(name)
-        for name, dtype in df.schema.items() if dtype == pl.String
+        pl.when(pl.col(name).str.contains(_FORMULA))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, dtype in df.schema.items()
+        if dtype == pl.String
     ]
     return df.with_columns(exprs) if exprs else df
 

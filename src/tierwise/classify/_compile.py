@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import polars as pl
 
 from tierwise.errors import SchemeError
 from tierwise.scheme._expr import parse, to_ibis
@@ -25,7 +25,6 @@ from tierwise.scheme._model import (
     INSUFFICIENT,
     BandsDimension,
     Cut,
-    GridDimension,
     MappingDimension,
     ModelDimension,
     RFMDimension,
@@ -38,7 +37,7 @@ QUINTILES = (0.2, 0.4, 0.6, 0.8)
 JENKS_BINS = 1000
 OVERLAP = "__overlap__"
 
-Executor = Callable[[ir.Table], Any]
+Executor = Callable[[ir.Table], pl.DataFrame]
 
 
 @dataclass
@@ -74,8 +73,10 @@ def _ranks(t: ir.Table, specs: set[tuple[str, bool]]) -> dict[str, ir.Value]:
         value = t[feature].cast("float64")
         key = value if hib else value.negate()
         cols[_rank_name(feature, hib)] = ibis.ifelse(
-            value.isnull(), ibis.null("int64"),
-            ibis.rank().over(order_by=[value.isnull(), key]).cast("int64"))
+            value.isnull(),
+            ibis.null("int64"),
+            ibis.rank().over(order_by=[value.isnull(), key]).cast("int64"),
+        )
         cols[f"_n_{feature}"] = value.count().over(ibis.window()).cast("int64")
     return cols
 
@@ -84,22 +85,23 @@ def _percent_rank(t: ir.Table, feature: str, higher_is_better: bool) -> ir.Float
     """Percent rank in [0, 1] of non-null values (1 = best), ties sharing the lower rank."""
     rank, n = t[_rank_name(feature, higher_is_better)], t[f"_n_{feature}"]
     pr = rank.cast("float64") / (n - 1).nullif(0).cast("float64")
-    return ibis.ifelse(rank.isnull(), ibis.null("float64"), pr.fill_null(1.0))  # type: ignore[no-any-return]
+    return ibis.ifelse(rank.isnull(), ibis.null("float64"), pr.fill_null(1.0))
 
 
 def _quintile(t: ir.Table, feature: str, higher_is_better: bool) -> ir.IntegerValue:
     """1-5: one more for each of 20/40/60/80 % the percent rank reaches, in exact integers."""
     rank, n = t[_rank_name(feature, higher_is_better)], t[f"_n_{feature}"]
     steps = ibis.least((rank * 5) // (n - 1).nullif(0), 4).fill_null(4)
-    return ibis.ifelse(rank.isnull(), ibis.null("int64"), (steps + 1).cast("int64"))  # type: ignore[no-any-return]
+    return ibis.ifelse(rank.isnull(), ibis.null("int64"), (steps + 1).cast("int64"))
 
 
 def _rank_specs(scheme: Scheme) -> set[tuple[str, bool]]:
     specs: set[tuple[str, bool]] = set()
     for dim in scheme.dimensions.values():
         if isinstance(dim, ScoreDimension):
-            specs |= {(c.feature, c.higher_is_better) for c in dim.components
-                      if c.scale == "quintile"}
+            specs |= {
+                (c.feature, c.higher_is_better) for c in dim.components if c.scale == "quintile"
+            }
         elif isinstance(dim, RFMDimension):
             specs |= {(dim.recency, False), (dim.frequency, True), (dim.monetary, True)}
         elif isinstance(dim, BandsDimension) and dim.cut.by == "quantiles":
@@ -112,16 +114,16 @@ def _classes(value: ir.NumericValue, cut: Cut, points: list[float]) -> ir.Intege
     for p in points:
         hit = value > p if cut.by == "jenks" else value >= p
         cls = cls + ibis.ifelse(hit, 1, 0)
-    return ibis.ifelse(value.isnull(), ibis.null("int64"), cls)  # type: ignore[no-any-return]
+    return ibis.ifelse(value.isnull(), ibis.null("int64"), cls)
 
 
 def _keyed(cls: ir.IntegerValue, keys: list[str]) -> ir.StringValue:
-    return ibis.cases(*[(cls == i, k) for i, k in enumerate(keys)], else_=ibis.null("string"))  # type: ignore[no-any-return]
+    return ibis.cases(*[(cls == i, k) for i, k in enumerate(keys)], else_=ibis.null("string"))
 
 
 def _rule(t: ir.Table, text: str, where: str) -> ir.BooleanValue:
     try:
-        return to_ibis(parse(text), t)  # type: ignore[return-value]
+        return to_ibis(parse(text), t)
     except SchemeError:
         raise
     except ValueError as error:
@@ -137,8 +139,10 @@ def _dcls_col(dim: str) -> str:
 
 
 def _unknown(where: str, feature: str) -> SchemeError:
-    return SchemeError(f"Scheme error at {where}: unknown feature {feature!r}; "
-                       "`tierwise scheme features` lists them.")
+    return SchemeError(
+        f"Scheme error at {where}: unknown feature {feature!r}; "
+        "`tierwise scheme features` lists them."
+    )
 
 
 class _Compiler:
@@ -187,13 +191,19 @@ class _Compiler:
             r = _quintile(t, dim.recency, False)
             f = _quintile(t, dim.frequency, True)
             m = _quintile(t, dim.monetary, True)
-            cols |= {f"{name}__r": r, f"{name}__f": f, f"{name}__m": m,
-                     score_col(name): (r * 100 + f * 10 + m).cast("float64")}
+            cols |= {
+                f"{name}__r": r,
+                f"{name}__f": f,
+                f"{name}__m": m,
+                score_col(name): (r * 100 + f * 10 + m).cast("float64"),
+            }
         elif isinstance(dim, MappingDimension):
             self._require(t, dim.feature, f"{where}.feature")
         elif isinstance(dim, ModelDimension):
-            raise SchemeError(f"Scheme error at {where}.method: model {dim.model!r} is not "
-                              "available (model-based methods arrive with tierwise.models).")
+            raise SchemeError(
+                f"Scheme error at {where}.method: model {dim.model!r} is not "
+                "available (model-based methods arrive with tierwise.models)."
+            )
         return cols
 
     # -- stage 2 -----------------------------------------------------------------------------
@@ -212,10 +222,10 @@ class _Compiler:
         probe = probe.mutate(_b=(rank * (JENKS_BINS - 1)) // (n - 1).nullif(0))
         hist = probe.group_by("_b").aggregate(v=probe._v.max(), n=probe.count())
         frame = self.execute(hist)
-        if len(frame) == 0:
+        if frame.height == 0:
             return []
-        values = np.asarray(frame["v"], dtype=float)
-        weights = np.asarray(frame["n"], dtype=float)
+        values = frame.get_column("v").cast(pl.Float64).to_numpy()
+        weights = frame.get_column("n").cast(pl.Float64).to_numpy()
         order = np.argsort(values, kind="stable")
         return [float(b) for b in jenks_breaks(values[order], cut.classes, weights=weights[order])]
 
@@ -246,16 +256,22 @@ class _Compiler:
         where = f"dimensions.{name}"
         if isinstance(dim, ScoreDimension | BandsDimension):
             keys = dim.keys()
-            return {label_col(name): _keyed(t[_cls_col(name)], keys),
-                    down_col(name): _keyed(t[_dcls_col(name)], keys)}
+            return {
+                label_col(name): _keyed(t[_cls_col(name)], keys),
+                down_col(name): _keyed(t[_dcls_col(name)], keys),
+            }
         if isinstance(dim, RFMDimension):
             r, fm = t[f"{name}__r"], t[f"{name}__fm"]
-            cases = [((r == int(rk)) & (fm == j + 1), key)
-                     for rk, row in dim.score_map.items() for j, key in enumerate(row)]
+            cases = [
+                ((r == int(rk)) & (fm == j + 1), key)
+                for rk, row in dim.score_map.items()
+                for j, key in enumerate(row)
+            ]
             return {label_col(name): ibis.cases(*cases, else_=ibis.null("string"))}
         if isinstance(dim, RulesDimension):
-            hits = [_rule(t, rule.when, f"{where}.rules[{i}].when")
-                    for i, rule in enumerate(dim.rules)]
+            hits = [
+                _rule(t, rule.when, f"{where}.rules[{i}].when") for i, rule in enumerate(dim.rules)
+            ]
             if dim.multi:
                 order = {k: i for i, k in enumerate(dim.keys())}
                 ranked = sorted(zip(dim.rules, hits, strict=True), key=lambda p: order[p[0].label])
@@ -264,21 +280,32 @@ class _Compiler:
                     joined = joined.concat(ibis.ifelse(hit, rule.label + "+", ""))
                 label = joined.re_replace(r"\+$", "").nullif("").fill_null(dim.otherwise)
             elif dim.first_match:
-                label = ibis.cases(*[(hit, rule.label) for rule, hit in zip(
-                    dim.rules, hits, strict=True)], else_=dim.otherwise)
+                label = ibis.cases(
+                    *[(hit, rule.label) for rule, hit in zip(dim.rules, hits, strict=True)],
+                    else_=dim.otherwise,
+                )
             else:
                 count = ibis.literal(0, "int64")
                 for hit in hits:
                     count = count + ibis.ifelse(hit, 1, 0)
-                label = ibis.cases((count > 1, OVERLAP), *[(hit, rule.label) for rule, hit in zip(
-                    dim.rules, hits, strict=True)], else_=dim.otherwise)
+                label = ibis.cases(
+                    (count > 1, OVERLAP),
+                    *[(hit, rule.label) for rule, hit in zip(dim.rules, hits, strict=True)],
+                    else_=dim.otherwise,
+                )
             return {label_col(name): label}
         if isinstance(dim, MappingDimension):
             value = t[dim.feature].cast("string").strip().lower()
-            cases = [(value.isin([v.strip().casefold() for v in values]), key)
-                     for key, values in dim.groups.items() if values]
-            return {label_col(name): ibis.cases(*cases, else_=dim.otherwise) if cases
-                    else ibis.literal(dim.otherwise)}
+            cases = [
+                (value.isin([v.strip().casefold() for v in values]), key)
+                for key, values in dim.groups.items()
+                if values
+            ]
+            return {
+                label_col(name): ibis.cases(*cases, else_=dim.otherwise)
+                if cases
+                else ibis.literal(dim.otherwise)
+            }
         return {}  # grids are combined from final labels in _post
 
 
@@ -291,8 +318,10 @@ def compile_scheme(scheme: Scheme, features: ir.Table, execute: Executor) -> Com
     specs = _rank_specs(scheme)
     unknown = sorted({f for f, _ in specs} - set(features.columns))
     if unknown:
-        raise SchemeError(f"Scheme error: unknown feature(s) {', '.join(map(repr, unknown))}; "
-                          "`tierwise scheme features` lists them.")
+        raise SchemeError(
+            f"Scheme error: unknown feature(s) {', '.join(map(repr, unknown))}; "
+            "`tierwise scheme features` lists them."
+        )
     # one materialised table holds the features and every rank: the label expressions that
     # follow are plain scalar code over its columns (no window is repeated inside them)
     t = features.mutate(**_ranks(features, specs)).cache()
@@ -311,8 +340,11 @@ def compile_scheme(scheme: Scheme, features: ir.Table, execute: Executor) -> Com
         if not cols:
             continue
         dim = scheme.dimensions[name]
-        thin = (_rule(t, dim.insufficient, f"dimensions.{name}.insufficient")
-                if dim.insufficient else ibis.literal(False))
+        thin = (
+            _rule(t, dim.insufficient, f"dimensions.{name}.insufficient")
+            if dim.insufficient
+            else ibis.literal(False)
+        )
         for col in (label_col(name), down_col(name)):
             if col in cols:
                 cols[col] = ibis.ifelse(thin, INSUFFICIENT, cols[col].fill_null(INSUFFICIENT))

@@ -49,8 +49,11 @@ def fmt_value(name: str, value: Any, *, lang: str, currency: str = "CNY") -> str
 
 def _fact(name: str, row: dict[str, Any], lang: str, currency: str) -> str:
     value = fmt_value(name, row.get(name), lang=lang, currency=currency)
-    return f"{feature_name(name, lang)} {value}" if lang == "zh" else \
-        f"{feature_name(name, lang)}: {value}"
+    return (
+        f"{feature_name(name, lang)} {value}"
+        if lang == "zh"
+        else f"{feature_name(name, lang)}: {value}"
+    )
 
 
 def _label_text(dim: _Dimension, key: str, lang: str) -> str:
@@ -72,20 +75,34 @@ def _rule_facts(text: str, row: dict[str, Any], lang: str, currency: str) -> str
     return "; ".join(_fact(n, row, lang, currency) for n in names)
 
 
-def _reason(name: str, dim: _Dimension, row: dict[str, Any], key: str, score: Any,
-            lang: str, currency: str, labels: dict[str, dict[str, Any]]) -> str:
+def _reason(
+    name: str,
+    dim: _Dimension,
+    row: dict[str, Any],
+    key: str,
+    score: Any,
+    lang: str,
+    currency: str,
+    labels: dict[str, dict[str, Any]],
+) -> str:
     zh = lang == "zh"
     if key == INSUFFICIENT and dim.insufficient:
         facts = _rule_facts(dim.insufficient, row, lang, currency)
-        return (f"数据不足：{to_text(parse(dim.insufficient))}（{facts}）" if zh else
-                f"insufficient data: {to_text(parse(dim.insufficient))} ({facts})")
+        return (
+            f"数据不足：{to_text(parse(dim.insufficient))}（{facts}）"
+            if zh
+            else f"insufficient data: {to_text(parse(dim.insufficient))} ({facts})"
+        )
     if isinstance(dim, ScoreDimension):
         terms = []
         for i, comp in enumerate(dim.components):
             part = row.get(f"{name}__c{i}")
             symbol = comp.symbol or comp.feature
-            shown = "?" if part is None else (f"{int(part)}" if comp.scale == "quintile"
-                                              else f"{float(part):g}")
+            shown = (
+                "?"
+                if part is None
+                else (f"{int(part)}" if comp.scale == "quintile" else f"{float(part):g}")
+            )
             terms.append(f"{comp.weight:g}×{symbol}{shown}")
         total = sum(c.weight for c in dim.components)
         formula = " + ".join(terms) + ("" if total == 1 else f" ÷ {total:g}")
@@ -93,20 +110,30 @@ def _reason(name: str, dim: _Dimension, row: dict[str, Any], key: str, score: An
         shown_score = "?" if score is None else f"{float(score):.2f}"
         cuts = " / ".join(f"{p:g}" for p in (dim.cut.points or []))
         cut_text = (f"，分界 {cuts}" if zh else f", cuts {cuts}") if cuts else ""
-        return (f"得分 {shown_score} = {formula}{cut_text}；{facts}" if zh else
-                f"score {shown_score} = {formula}{cut_text}; {facts}")
+        return (
+            f"得分 {shown_score} = {formula}{cut_text}；{facts}"
+            if zh
+            else f"score {shown_score} = {formula}{cut_text}; {facts}"
+        )
     if isinstance(dim, RFMDimension):
         r, f, m = (row.get(f"{name}__{p}") for p in "rfm")
         fm = None if f is None or m is None else (int(f) + int(m) + 1) // 2
-        facts = "; ".join(_fact(n, row, lang, currency)
-                          for n in (dim.recency, dim.frequency, dim.monetary))
-        return (f"R{r} F{f} M{m}（FM {fm}）按 RFM 评分表归类；{facts}" if zh else
-                f"R{r} F{f} M{m} (FM {fm}) through the RFM score map; {facts}")
+        facts = "; ".join(
+            _fact(n, row, lang, currency) for n in (dim.recency, dim.frequency, dim.monetary)
+        )
+        return (
+            f"R{r} F{f} M{m}（FM {fm}）按 RFM 评分表归类；{facts}"
+            if zh
+            else f"R{r} F{f} M{m} (FM {fm}) through the RFM score map; {facts}"
+        )
     if isinstance(dim, BandsDimension):
         fact = _fact(dim.feature, row, lang, currency)
         cuts = " / ".join(f"{p:g}" for p in (dim.cut.points or dim.cut.probs or []))
-        how = {"thresholds": ("分界", "cuts"), "quantiles": ("分位", "percent-rank cuts"),
-               "jenks": ("自然断点", "natural breaks")}[dim.cut.by]
+        how = {
+            "thresholds": ("分界", "cuts"),
+            "quantiles": ("分位", "percent-rank cuts"),
+            "jenks": ("自然断点", "natural breaks"),
+        }[dim.cut.by]
         return f"{fact}（{how[0]} {cuts}）" if zh else f"{fact} ({how[1]} {cuts})"
     if isinstance(dim, RulesDimension):
         hits = [rule for rule in dim.rules if rule.label in key.split("+")]
@@ -114,12 +141,17 @@ def _reason(name: str, dim: _Dimension, row: dict[str, Any], key: str, score: An
             hits = hits[:1]
         if not hits:
             facts = "; ".join(_rule_facts(r.when, row, lang, currency) for r in dim.rules[:1])
-            return (f"没有规则命中，归入默认类别；{facts}" if zh else
-                    f"no rule matched, so the catch-all label; {facts}")
-        parts = [f"{to_text(parse(rule.when))}（{_rule_facts(rule.when, row, lang, currency)}）"
-                 if zh else
-                 f"{to_text(parse(rule.when))} ({_rule_facts(rule.when, row, lang, currency)})"
-                 for rule in hits]
+            return (
+                f"没有规则命中，归入默认类别；{facts}"
+                if zh
+                else f"no rule matched, so the catch-all label; {facts}"
+            )
+        parts = [
+            f"{to_text(parse(rule.when))}（{_rule_facts(rule.when, row, lang, currency)}）"
+            if zh
+            else f"{to_text(parse(rule.when))} ({_rule_facts(rule.when, row, lang, currency)})"
+            for rule in hits
+        ]
         return ("命中规则：" if zh else "matched: ") + ("；" if zh else "; ").join(parts)
     if isinstance(dim, MappingDimension):
         fact = _fact(dim.feature, row, lang, currency)
@@ -127,17 +159,24 @@ def _reason(name: str, dim: _Dimension, row: dict[str, Any], key: str, score: An
     if isinstance(dim, GridDimension):
         rows = labels.get(dim.rows, {}).get("label")
         cols = labels.get(dim.columns, {}).get("label")
-        return (f"{dim.rows} {rows} × {dim.columns} {cols} → 组合表" if zh else
-                f"{dim.rows} {rows} × {dim.columns} {cols} → combination grid")
+        return (
+            f"{dim.rows} {rows} × {dim.columns} {cols} → 组合表"
+            if zh
+            else f"{dim.rows} {rows} × {dim.columns} {cols} → combination grid"
+        )
     return ""
 
 
 def _source_note(source: str, lang: str) -> str:
     notes = {
-        "hysteresis": ("保持原级：分数未低于分界减回差，或在本级时间不足",
-                       "kept in place by hysteresis (within the margin, or too soon to move down)"),
-        "pending": ("降级待审批：受保护等级的降级需经理批准",
-                    "downgrade waiting for a manager's approval (protected label)"),
+        "hysteresis": (
+            "保持原级：分数未低于分界减回差，或在本级时间不足",
+            "kept in place by hysteresis (within the margin, or too soon to move down)",
+        ),
+        "pending": (
+            "降级待审批：受保护等级的降级需经理批准",
+            "downgrade waiting for a manager's approval (protected label)",
+        ),
         "override": ("人工指定", "manual override"),
     }
     if source not in notes:
@@ -145,8 +184,9 @@ def _source_note(source: str, lang: str) -> str:
     return notes[source][0] if lang == "zh" else notes[source][1]
 
 
-def explain_row(scheme: Scheme, row: dict[str, Any], labels: dict[str, dict[str, Any]], *,
-                lang: str = "en") -> dict[str, dict[str, Any]]:
+def explain_row(
+    scheme: Scheme, row: dict[str, Any], labels: dict[str, dict[str, Any]], *, lang: str = "en"
+) -> dict[str, dict[str, Any]]:
     """dimension -> {label, text, score, source, since, reason} for one customer."""
     out: dict[str, dict[str, Any]] = {}
     for name, dim in scheme.dimensions.items():
@@ -160,9 +200,12 @@ def explain_row(scheme: Scheme, row: dict[str, Any], labels: dict[str, dict[str,
         note = _source_note(str(stored.get("source", "")), lang)
         since = stored.get("since")
         out[name] = {
-            "title": dim.title.get(lang), "label": key, "text": text,
+            "title": dim.title.get(lang),
+            "label": key,
+            "text": text,
             "score": None if score is None else float(score),
-            "source": stored.get("source"), "since": since.isoformat() if since else None,
+            "source": stored.get("source"),
+            "since": since.isoformat() if since else None,
             "reason": f"{text}: {reason}" + (f" ({note})" if note else ""),
         }
     return out

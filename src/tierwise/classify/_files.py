@@ -43,17 +43,19 @@ def _as_polars(value: Any) -> pl.DataFrame:
         return value
     if isinstance(value, pa.Table):
         return pl.from_arrow(value)  # type: ignore[return-value]
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency of ibis
-        pd = None
-    if pd is not None and isinstance(value, pd.DataFrame):
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
         return pl.from_pandas(value)
-    raise DataError(f"Expected a path, a pandas or Polars DataFrame or an Arrow table, "
-                    f"got {type(value).__name__}.")
+    raise DataError(
+        f"Expected a path, a pandas or Polars DataFrame or an Arrow table, "
+        f"got {type(value).__name__}."
+    )
 
 
-def _canonical_frame(df: pl.DataFrame, kind: str, date_format: str | None) -> tuple[pl.DataFrame, int]:
+def _canonical_frame(
+    df: pl.DataFrame, kind: str, date_format: str | None
+) -> tuple[pl.DataFrame, int]:
     text = df.with_columns([pl.col(c).cast(pl.String) for c in df.columns])
     cmap = map_columns(list(text.columns), kind, None)  # type: ignore[arg-type]
     checked = canonicalise(text, cmap, date_format=date_format)
@@ -62,7 +64,9 @@ def _canonical_frame(df: pl.DataFrame, kind: str, date_format: str | None) -> tu
     return rows.drop([c for c in rows.columns if c.startswith("_")]), df.height
 
 
-def read_source(source: Source, kind: str, *, date_format: str | None = None) -> tuple[pl.DataFrame, int]:
+def read_source(
+    source: Source, kind: str, *, date_format: str | None = None
+) -> tuple[pl.DataFrame, int]:
     """Canonical rows of one file or frame, and how many rows it had."""
     if not isinstance(source, str | Path):
         return _canonical_frame(_as_polars(source), kind, date_format)
@@ -91,7 +95,11 @@ def load(sources: Mapping[str, Source | None], *, date_format: str | None = None
             continue
         frame, total = read_source(source, kind, date_format=date_format)
         loaded.frames[kind] = frame
-        loaded.counts[kind] = {"rows": total, "used": frame.height, "left_out": total - frame.height}
+        loaded.counts[kind] = {
+            "rows": total,
+            "used": frame.height,
+            "left_out": total - frame.height,
+        }
     if "orders" not in loaded.frames and "customers" not in loaded.frames:
         raise DataError("Give at least orders or customers to classify.")
     return loaded
@@ -104,16 +112,20 @@ def _arrow_tables(loaded: Loaded) -> dict[str, pa.Table]:
         if kind in frames and "customer_id" in frames[kind].columns:
             ids.append(frames[kind].get_column("customer_id"))
     if "referrals" in frames:
-        ids += [frames["referrals"].get_column("referrer_id"),
-                frames["referrals"].get_column("referred_id")]
+        ids += [
+            frames["referrals"].get_column("referrer_id"),
+            frames["referrals"].get_column("referred_id"),
+        ]
     known = pl.concat([s.cast(pl.String).alias("customer_id") for s in ids]).drop_nulls().unique()
     keys = pl.DataFrame({"customer_id": known.sort()}).with_row_index("customer_pk", offset=1)
     keys = keys.with_columns(pl.col("customer_pk").cast(pl.Int64))
-    customers = frames.get("customers", pl.DataFrame({"customer_id": []}, schema={
-        "customer_id": pl.String})).unique("customer_id", keep="last")
+    customers = frames.get(
+        "customers", pl.DataFrame({"customer_id": []}, schema={"customer_id": pl.String})
+    ).unique("customer_id", keep="last")
     out: dict[str, pa.Table] = {}
     cust = keys.join(customers, on="customer_id", how="left").with_columns(
-        pl.col("customer_pk").alias("id"))
+        pl.col("customer_pk").alias("id")
+    )
     out["customers"] = _select(cust, "customers")
     for kind in FACTS:
         frame = frames.get(kind)
@@ -121,12 +133,16 @@ def _arrow_tables(loaded: Loaded) -> dict[str, pa.Table]:
             out[kind] = _select(pl.DataFrame(), kind)
             continue
         if kind == "referrals":
-            frame = frame.join(keys.rename({"customer_id": "referrer_id",
-                                            "customer_pk": "referrer_pk"}), on="referrer_id",
-                               how="left")
-            frame = frame.join(keys.rename({"customer_id": "referred_id",
-                                            "customer_pk": "referred_pk"}), on="referred_id",
-                               how="left")
+            frame = frame.join(
+                keys.rename({"customer_id": "referrer_id", "customer_pk": "referrer_pk"}),
+                on="referrer_id",
+                how="left",
+            )
+            frame = frame.join(
+                keys.rename({"customer_id": "referred_id", "customer_pk": "referred_pk"}),
+                on="referred_id",
+                how="left",
+            )
         else:
             frame = frame.join(keys, on="customer_id", how="left")
         if kind == "feedback" and "sentiment" not in frame.columns:
@@ -155,34 +171,58 @@ def _select(frame: pl.DataFrame, table: str) -> pa.Table:
     return frame.select(cols).to_arrow()
 
 
-def classify_sources(sources: Mapping[str, Source | None], *, scheme: Scheme | str | Path | None = None,
-                     as_of: date | None = None, engine: str = "duckdb",
-                     date_format: str | None = None) -> tuple[RunResult, Loaded]:
+def classify_sources(
+    sources: Mapping[str, Source | None],
+    *,
+    scheme: Scheme | str | Path | None = None,
+    as_of: date | None = None,
+    engine: str = "duckdb",
+    date_format: str | None = None,
+) -> tuple[RunResult, Loaded]:
     """Classify the customers in files or frames; returns the run and what was read."""
     if scheme is None:
         scheme = default_scheme()
     elif isinstance(scheme, str | Path):
-        scheme = load_scheme(Path(scheme) if isinstance(scheme, Path) or Path(scheme).exists()
-                             else scheme)
+        scheme = load_scheme(
+            Path(scheme) if isinstance(scheme, Path) or Path(scheme).exists() else scheme
+        )
     loaded = load(sources, date_format=date_format)
     analytics = from_arrow(_arrow_tables(loaded), engine=engine)
     return run(analytics, scheme, as_of=as_of or date.today()), loaded
 
 
-def classify(*, orders: Source | None = None, customers: Source | None = None,
-             interactions: Source | None = None, feedback: Source | None = None,
-             referrals: Source | None = None, leads: Source | None = None,
-             scheme: Scheme | str | Path | None = None, as_of: date | None = None,
-             engine: str = "duckdb", date_format: str | None = None) -> pl.DataFrame:
+def classify(
+    *,
+    orders: Source | None = None,
+    customers: Source | None = None,
+    interactions: Source | None = None,
+    feedback: Source | None = None,
+    referrals: Source | None = None,
+    leads: Source | None = None,
+    scheme: Scheme | str | Path | None = None,
+    as_of: date | None = None,
+    engine: str = "duckdb",
+    date_format: str | None = None,
+) -> pl.DataFrame:
     """One row per customer: each dimension's label (and score), from files or DataFrames.
 
     >>> tierwise.classify(orders="orders.parquet", customers="customers.csv",
     ...                   as_of=date(2024, 6, 30))  # doctest: +SKIP
     """
     result, _ = classify_sources(
-        {"customers": customers, "orders": orders, "interactions": interactions,
-         "feedback": feedback, "referrals": referrals, "leads": leads},
-        scheme=scheme, as_of=as_of, engine=engine, date_format=date_format)
+        {
+            "customers": customers,
+            "orders": orders,
+            "interactions": interactions,
+            "feedback": feedback,
+            "referrals": referrals,
+            "leads": leads,
+        },
+        scheme=scheme,
+        as_of=as_of,
+        engine=engine,
+        date_format=date_format,
+    )
     return result.wide()
 
 

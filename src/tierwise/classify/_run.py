@@ -36,8 +36,7 @@ class RunResult:
     def wide(self) -> pl.DataFrame:
         """customer_id, then each dimension's final label (and score where it has one)."""
         labels = self.outcome.labels
-        wide = labels.pivot(on="dimension", index="customer_pk", values="label",
-                            sort_columns=False)
+        wide = labels.pivot(on="dimension", index="customer_pk", values="label", sort_columns=False)
         scored = labels.filter(pl.col("score").is_not_null())
         if scored.height:
             scores = scored.pivot(on="dimension", index="customer_pk", values="score")
@@ -47,8 +46,11 @@ class RunResult:
         return ids.join(wide, on="customer_pk", how="left").sort("customer_pk")
 
     def dimension_counts(self) -> dict[str, dict[str, int]]:
-        counts = self.outcome.labels.group_by("dimension", "label").len().sort(
-            "dimension", "len", "label", descending=[False, True, False])
+        counts = (
+            self.outcome.labels.group_by("dimension", "label")
+            .len()
+            .sort("dimension", "len", "label", descending=[False, True, False])
+        )
         out: dict[str, dict[str, int]] = {}
         for dim, label, n in counts.iter_rows():
             out.setdefault(dim, {})[label] = int(n)
@@ -57,7 +59,8 @@ class RunResult:
     def result_hash(self) -> str:
         """Identical for identical inputs and scheme, on every engine."""
         canon = self.outcome.labels.sort("customer_pk", "dimension").select(
-            "customer_pk", "dimension", "label", pl.col("score").round(6), "source")
+            "customer_pk", "dimension", "label", pl.col("score").round(6), "source"
+        )
         if canon.height == 0:
             return hashlib.sha256(b"").hexdigest()
         row_digests = digest(canon)
@@ -69,25 +72,36 @@ def _execute(analytics: Analytics, expr: ir.Table) -> pl.DataFrame:
     return pl.from_arrow(table)  # type: ignore[return-value]
 
 
-def run(analytics: Analytics, scheme: Scheme, *, as_of: date, prior: Prior | None = None) -> RunResult:
+def run(
+    analytics: Analytics, scheme: Scheme, *, as_of: date, prior: Prior | None = None
+) -> RunResult:
     """Classify every customer on ``analytics`` as of ``as_of`` with ``scheme``."""
     timings: dict[str, float] = {}
     started = time.monotonic()
     features = build_features(analytics.tables, as_of)
-    compiled: Compiled = compile_scheme(scheme, features,
-                                        lambda e: _execute(analytics, e).to_pandas())
+    compiled: Compiled = compile_scheme(scheme, features, lambda e: _execute(analytics, e))
     timings["features"] = time.monotonic() - started
     mark = time.monotonic()
     table = compiled.table
-    frame = _execute(analytics, table.drop(*[c for c in table.columns if c.startswith(("_rk_", "_n_"))])
-                     .order_by("customer_pk"))
+    frame = _execute(
+        analytics,
+        table.drop(*[c for c in table.columns if c.startswith(("_rk_", "_n_"))]).order_by(
+            "customer_pk"
+        ),
+    )
     timings["labels"] = time.monotonic() - mark
     mark = time.monotonic()
     outcome = settle(scheme, frame, prior or Prior(), as_of)
     timings["settle"] = time.monotonic() - mark
     timings["total"] = time.monotonic() - started
-    return RunResult(as_of=as_of, engine=analytics.engine, features=frame, outcome=outcome,
-                     cuts=compiled.cuts, timings={k: round(v, 4) for k, v in timings.items()})
+    return RunResult(
+        as_of=as_of,
+        engine=analytics.engine,
+        features=frame,
+        outcome=outcome,
+        cuts=compiled.cuts,
+        timings={k: round(v, 4) for k, v in timings.items()},
+    )
 
 
 def raw_columns(scheme: Scheme) -> list[str]:
@@ -98,9 +112,14 @@ def raw_columns(scheme: Scheme) -> list[str]:
 
 
 def summary(result: RunResult) -> dict[str, Any]:
-    return {"as_of": result.as_of.isoformat(), "engine": result.engine,
-            "customers": result.features.height, "dimensions": result.dimension_counts(),
-            "hash": result.result_hash(), "timings": result.timings}
+    return {
+        "as_of": result.as_of.isoformat(),
+        "engine": result.engine,
+        "customers": result.features.height,
+        "dimensions": result.dimension_counts(),
+        "hash": result.result_hash(),
+        "timings": result.timings,
+    }
 
 
 __all__ = ["RunResult", "raw_columns", "run", "summary"]

@@ -24,8 +24,14 @@ def _today() -> date:
     return date.today()
 
 
-def classify_store(settings: Settings, store: sa.Engine, *, as_of: date | None = None,
-                   engine: str | None = None, actor: str = "cli") -> dict[str, Any]:
+def classify_store(
+    settings: Settings,
+    store: sa.Engine,
+    *,
+    as_of: date | None = None,
+    engine: str | None = None,
+    actor: str = "cli",
+) -> dict[str, Any]:
     """Classify every customer with the published scheme, write and publish a snapshot."""
     as_of = as_of or _today()
     started = time.monotonic()
@@ -36,8 +42,9 @@ def classify_store(settings: Settings, store: sa.Engine, *, as_of: date | None =
     analytics = connect(settings, store, engine=engine)
     sync_seconds = analytics.sync.seconds if analytics.sync else 0.0
     with store.begin() as conn:
-        snapshot_id, job_id = _store.begin_snapshot(conn, as_of=as_of, version=version,
-                                                    engine=analytics.engine, actor=actor)
+        snapshot_id, job_id = _store.begin_snapshot(
+            conn, as_of=as_of, version=version, engine=analytics.engine, actor=actor
+        )
     try:
         result = run(analytics, version.scheme, as_of=as_of, prior=prior)
         result.timings["sync"] = round(sync_seconds, 4)
@@ -46,29 +53,48 @@ def classify_store(settings: Settings, store: sa.Engine, *, as_of: date | None =
         result.features.write_parquet(folder / "features.parquet")
         mark = time.monotonic()
         with store.begin() as conn:
-            _store.publish_snapshot(conn, snapshot_id=snapshot_id, job_id=job_id, result=result,
-                                    version=version, actor=actor)
+            _store.publish_snapshot(
+                conn,
+                snapshot_id=snapshot_id,
+                job_id=job_id,
+                result=result,
+                version=version,
+                actor=actor,
+            )
         result.timings["write"] = round(time.monotonic() - mark, 4)
     except BaseException:
         with store.begin() as conn:
-            conn.execute(sa.text("UPDATE snapshots SET state = 'failed' WHERE id = :i"),
-                         {"i": snapshot_id})
+            conn.execute(
+                sa.text("UPDATE snapshots SET state = 'failed' WHERE id = :i"), {"i": snapshot_id}
+            )
             conn.execute(sa.text("UPDATE jobs SET state = 'failed' WHERE id = :i"), {"i": job_id})
         shutil.rmtree(_store.snapshot_dir(settings.data_dir, snapshot_id), ignore_errors=True)
         raise
     result.timings["total"] = round(time.monotonic() - started, 4)
-    return {"snapshot_id": snapshot_id, "as_of": as_of.isoformat(),
-            "scheme_version": version.version, "scheme_hash": version.hash,
-            "engine": analytics.engine, "customers": result.features.height,
-            "dimensions": result.dimension_counts(), "hash": result.result_hash(),
-            "changes": result.outcome.changes.height,
-            "pending_approvals": result.outcome.new_pending.height,
-            "timings": result.timings}
+    return {
+        "snapshot_id": snapshot_id,
+        "as_of": as_of.isoformat(),
+        "scheme_version": version.version,
+        "scheme_hash": version.hash,
+        "engine": analytics.engine,
+        "customers": result.features.height,
+        "dimensions": result.dimension_counts(),
+        "hash": result.result_hash(),
+        "changes": result.outcome.changes.height,
+        "pending_approvals": result.outcome.new_pending.height,
+        "timings": result.timings,
+    }
 
 
-def preview_store(settings: Settings, store: sa.Engine, *, scheme: Scheme,
-                  as_of: date | None = None, engine: str | None = None,
-                  downgrades_limit: int = 200) -> dict[str, Any]:
+def preview_store(
+    settings: Settings,
+    store: sa.Engine,
+    *,
+    scheme: Scheme,
+    as_of: date | None = None,
+    engine: str | None = None,
+    downgrades_limit: int = 200,
+) -> dict[str, Any]:
     """What ``scheme`` would do to the current data, against the published scheme; writes
     nothing to the store."""
     as_of = as_of or _today()
@@ -78,30 +104,50 @@ def preview_store(settings: Settings, store: sa.Engine, *, scheme: Scheme,
     analytics = connect(settings, store, engine=engine)
     draft = run(analytics, scheme, as_of=as_of, prior=prior)
     base = run(analytics, version.scheme, as_of=as_of, prior=prior)
-    return compare(draft, base, scheme=scheme, published=version.scheme,
-                   downgrades_limit=downgrades_limit) | {
-        "as_of": as_of.isoformat(), "published_version": version.version,
-        "engine": analytics.engine}
+    return compare(
+        draft, base, scheme=scheme, published=version.scheme, downgrades_limit=downgrades_limit
+    ) | {
+        "as_of": as_of.isoformat(),
+        "published_version": version.version,
+        "engine": analytics.engine,
+    }
 
 
-def compare(draft: RunResult, base: RunResult, *, scheme: Scheme, published: Scheme,
-            downgrades_limit: int = 200) -> dict[str, Any]:
+def compare(
+    draft: RunResult,
+    base: RunResult,
+    *,
+    scheme: Scheme,
+    published: Scheme,
+    downgrades_limit: int = 200,
+) -> dict[str, Any]:
     """Distribution, migration matrix, revenue per label and named downgrades."""
-    revenue = draft.features.select("customer_pk", "customer_id", "name",
-                                    pl.col("revenue_365d").fill_null(0.0))
-    out: dict[str, Any] = {"distribution": draft.dimension_counts(), "migration": {},
-                           "revenue_365d": {}, "downgrades": {}}
+    revenue = draft.features.select(
+        "customer_pk", "customer_id", "name", pl.col("revenue_365d").fill_null(0.0)
+    )
+    out: dict[str, Any] = {
+        "distribution": draft.dimension_counts(),
+        "migration": {},
+        "revenue_365d": {},
+        "downgrades": {},
+    }
     for name, dim in scheme.dimensions.items():
         new = draft.labels.filter(pl.col("dimension") == name).select(
-            "customer_pk", pl.col("label").alias("to"))
+            "customer_pk", pl.col("label").alias("to")
+        )
         joined = new.join(revenue, on="customer_pk", how="left")
         out["revenue_365d"][name] = {
-            k: round(float(v), 2) for k, v in joined.group_by("to").agg(
-                pl.col("revenue_365d").sum()).sort("to").iter_rows()}
+            k: round(float(v), 2)
+            for k, v in joined.group_by("to")
+            .agg(pl.col("revenue_365d").sum())
+            .sort("to")
+            .iter_rows()
+        }
         if name not in published.dimensions:
             continue
         old = base.labels.filter(pl.col("dimension") == name).select(
-            "customer_pk", pl.col("label").alias("from"))
+            "customer_pk", pl.col("label").alias("from")
+        )
         moved = old.join(new, on="customer_pk", how="full", coalesce=True)
         matrix: dict[str, dict[str, int]] = {}
         for frm, to, n in moved.group_by("from", "to").len().sort("from", "to").iter_rows():
@@ -113,20 +159,31 @@ def compare(draft: RunResult, base: RunResult, *, scheme: Scheme, published: Sch
             ranks_old = {k: i for i, k in enumerate(old_dim.keys())}
             rank = pl.DataFrame({"from": list(ranks_old), "_r0": list(ranks_old.values())})
             rank2 = pl.DataFrame({"to": list(ranks_new), "_r1": list(ranks_new.values())})
-            down = (moved.join(rank, on="from", how="inner").join(rank2, on="to", how="inner")
-                    .filter(pl.col("_r1") < pl.col("_r0"))
-                    .join(revenue, on="customer_pk", how="left")
-                    .sort("revenue_365d", "customer_pk", descending=[True, False]))
+            down = (
+                moved.join(rank, on="from", how="inner")
+                .join(rank2, on="to", how="inner")
+                .filter(pl.col("_r1") < pl.col("_r0"))
+                .join(revenue, on="customer_pk", how="left")
+                .sort("revenue_365d", "customer_pk", descending=[True, False])
+            )
             out["downgrades"][name] = {
                 "count": down.height,
-                "customers": down.head(downgrades_limit).select(
-                    "customer_id", "name", "from", "to", "revenue_365d").to_dicts()}
+                "customers": down.head(downgrades_limit)
+                .select("customer_id", "name", "from", "to", "revenue_365d")
+                .to_dicts(),
+            }
     return out
 
 
-def explain_customer(settings: Settings, store: sa.Engine, *, customer_id: str,
-                     as_of: date | None = None, lang: str = "en",
-                     engine: str | None = None) -> dict[str, Any]:
+def explain_customer(
+    settings: Settings,
+    store: sa.Engine,
+    *,
+    customer_id: str,
+    as_of: date | None = None,
+    lang: str = "en",
+    engine: str | None = None,
+) -> dict[str, Any]:
     """Every dimension's label, score and reason for one customer.
 
     Without ``as_of``, from the published snapshot; with it, from a classification of that
@@ -140,15 +197,23 @@ def explain_customer(settings: Settings, store: sa.Engine, *, customer_id: str,
             stored = _store.snapshot_labels(conn, snapshot_id=snap.id, customer_pk=pk)
             path = _store.snapshot_dir(settings.data_dir, snap.id) / "features.parquet"
             if not path.exists():
-                raise NotFoundError(f"The features of snapshot {snap.id} are missing ({path}); "
-                                    "run `tierwise classify` again.")
+                raise NotFoundError(
+                    f"The features of snapshot {snap.id} are missing ({path}); "
+                    "run `tierwise classify` again."
+                )
             row = pl.read_parquet(path).filter(pl.col("customer_pk") == pk)
             if row.height == 0 or not stored:
-                raise NotFoundError(f'Customer "{customer_id}" was not in snapshot {snap.id} '
-                                    f"(as of {snap.as_of}); run `tierwise classify`.")
-            return {"customer_id": customer_id, "as_of": snap.as_of.isoformat(),
-                    "snapshot_id": snap.id, "scheme_version": snap.scheme_version,
-                    "dimensions": explain_row(scheme, row.row(0, named=True), stored, lang=lang)}
+                raise NotFoundError(
+                    f'Customer "{customer_id}" was not in snapshot {snap.id} '
+                    f"(as of {snap.as_of}); run `tierwise classify`."
+                )
+            return {
+                "customer_id": customer_id,
+                "as_of": snap.as_of.isoformat(),
+                "snapshot_id": snap.id,
+                "scheme_version": snap.scheme_version,
+                "dimensions": explain_row(scheme, row.row(0, named=True), stored, lang=lang),
+            }
         version = _store.current_scheme(conn)
         prior = _store.load_prior(conn, as_of=as_of or _today())
     day = as_of or _today()
@@ -158,18 +223,26 @@ def explain_customer(settings: Settings, store: sa.Engine, *, customer_id: str,
         raise NotFoundError(f'Customer "{customer_id}" did not exist yet on {day}.')
     mine = result.labels.filter(pl.col("customer_pk") == pk)
     stored = {r["dimension"]: r for r in mine.to_dicts()}
-    return {"customer_id": customer_id, "as_of": day.isoformat(), "snapshot_id": None,
-            "scheme_version": version.version,
-            "dimensions": explain_row(version.scheme, row.row(0, named=True), stored, lang=lang)}
+    return {
+        "customer_id": customer_id,
+        "as_of": day.isoformat(),
+        "snapshot_id": None,
+        "scheme_version": version.version,
+        "dimensions": explain_row(version.scheme, row.row(0, named=True), stored, lang=lang),
+    }
 
 
 def customer_history(store: sa.Engine, *, customer_id: str) -> dict[str, Any]:
     with store.connect() as conn:
         pk = _store.customer_pk(conn, customer_id=customer_id)
         name = conn.scalar(sa.select(customers.c.name).where(customers.c.id == pk))
-        return {"customer_id": customer_id, "name": name,
-                "changes": [{**c, "as_of": c["as_of"].isoformat()}
-                            for c in _store.history(conn, customer_pk=pk)]}
+        return {
+            "customer_id": customer_id,
+            "name": name,
+            "changes": [
+                {**c, "as_of": c["as_of"].isoformat()} for c in _store.history(conn, customer_pk=pk)
+            ],
+        }
 
 
 def published_counts(store: sa.Engine) -> dict[str, dict[str, int]]:
@@ -178,13 +251,22 @@ def published_counts(store: sa.Engine) -> dict[str, dict[str, int]]:
         snap = _store.latest_snapshot(conn)
         if snap is None:
             return {}
-        q = (sa.select(labels.c.dimension, labels.c.label, sa.func.count())
-             .where(labels.c.snapshot_id == snap.id).group_by(labels.c.dimension, labels.c.label))
+        q = (
+            sa.select(labels.c.dimension, labels.c.label, sa.func.count())
+            .where(labels.c.snapshot_id == snap.id)
+            .group_by(labels.c.dimension, labels.c.label)
+        )
         out: dict[str, dict[str, int]] = {}
-        for dim, label, n in conn.execute(q):
-            out.setdefault(dim, {})[label] = int(n)
+        for dim, label, n in conn.execute(q).tuples():
+            out.setdefault(str(dim), {})[str(label)] = int(n)
         return out
 
 
-__all__ = ["classify_store", "compare", "customer_history", "explain_customer",
-           "preview_store", "published_counts"]
+__all__ = [
+    "classify_store",
+    "compare",
+    "customer_history",
+    "explain_customer",
+    "preview_store",
+    "published_counts",
+]

@@ -62,20 +62,37 @@ def scheme_for_snapshot(conn: sa.Connection, *, snapshot: sa.Row[Any]) -> Scheme
     return load_scheme(document)
 
 
-def publish_scheme(conn: sa.Connection, *, scheme: Scheme, actor: str,
-                   note: str | None = None) -> SchemeVersion:
+def publish_scheme(
+    conn: sa.Connection, *, scheme: Scheme, actor: str, note: str | None = None
+) -> SchemeVersion:
     """Keep ``scheme`` as the next version; it classifies from the next run on."""
     digest = scheme_hash(scheme)
     current = current_scheme(conn)
     if current.hash == digest and current.scheme_id is not None:
         raise SchemeError(f"This scheme is already published as version {current.version}.")
     version = current.version + 1
-    scheme_id = conn.scalar(schemes.insert().values(
-        version=version, name=scheme.name, document=dump_scheme(scheme), hash=digest, note=note,
-        published_by=actor, published_at=utcnow()).returning(schemes.c.id))
-    audit.record(conn, actor=actor, action="scheme.publish", entity="scheme",
-                 entity_id=version, before={"version": current.version, "hash": current.hash},
-                 after={"version": version, "hash": digest, "name": scheme.name})
+    scheme_id = conn.scalar(
+        schemes.insert()
+        .values(
+            version=version,
+            name=scheme.name,
+            document=dump_scheme(scheme),
+            hash=digest,
+            note=note,
+            published_by=actor,
+            published_at=utcnow(),
+        )
+        .returning(schemes.c.id)
+    )
+    audit.record(
+        conn,
+        actor=actor,
+        action="scheme.publish",
+        entity="scheme",
+        entity_id=version,
+        before={"version": current.version, "hash": current.hash},
+        after={"version": version, "hash": digest, "name": scheme.name},
+    )
     assert scheme_id is not None
     return SchemeVersion(scheme, version, int(scheme_id), digest)
 
@@ -85,7 +102,9 @@ def latest_snapshot(conn: sa.Connection, *, as_of: date | None = None) -> sa.Row
     q = sa.select(snapshots).where(snapshots.c.state == "published")
     if as_of is not None:
         q = q.where(snapshots.c.as_of <= as_of)
-    return conn.execute(q.order_by(snapshots.c.as_of.desc(), snapshots.c.id.desc()).limit(1)).first()
+    return conn.execute(
+        q.order_by(snapshots.c.as_of.desc(), snapshots.c.id.desc()).limit(1)
+    ).first()
 
 
 def _frame(conn: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
@@ -98,24 +117,47 @@ def load_prior(conn: sa.Connection, *, as_of: date) -> Prior:
     snap = latest_snapshot(conn)
     prior = Prior()
     if snap is not None:
-        prior.labels = _frame(conn, sa.select(labels.c.customer_pk, labels.c.dimension,
-                                              labels.c.label, labels.c.since)
-                              .where(labels.c.snapshot_id == snap.id),
-                              {"customer_pk": pl.Int64, "dimension": pl.String,
-                               "label": pl.String, "since": pl.Date})
-    active = sa.and_(label_overrides.c.revoked_at.is_(None),
-                     sa.or_(label_overrides.c.expires_at.is_(None),
-                            label_overrides.c.expires_at > as_of))
-    prior.overrides = _frame(conn, sa.select(label_overrides.c.customer_pk,
-                                             label_overrides.c.dimension, label_overrides.c.label)
-                             .where(active).order_by(label_overrides.c.id),
-                             {"customer_pk": pl.Int64, "dimension": pl.String, "label": pl.String})
-    prior.pending = _frame(conn, sa.select(
-        pending_changes.c.id, pending_changes.c.customer_pk, pending_changes.c.dimension,
-        pending_changes.c.from_label, pending_changes.c.to_label, pending_changes.c.state)
-        .where(pending_changes.c.applied_snapshot_id.is_(None)).order_by(pending_changes.c.id),
-        {"id": pl.Int64, "customer_pk": pl.Int64, "dimension": pl.String,
-         "from_label": pl.String, "to_label": pl.String, "state": pl.String})
+        prior.labels = _frame(
+            conn,
+            sa.select(
+                labels.c.customer_pk, labels.c.dimension, labels.c.label, labels.c.since
+            ).where(labels.c.snapshot_id == snap.id),
+            {"customer_pk": pl.Int64, "dimension": pl.String, "label": pl.String, "since": pl.Date},
+        )
+    active = sa.and_(
+        label_overrides.c.revoked_at.is_(None),
+        sa.or_(label_overrides.c.expires_at.is_(None), label_overrides.c.expires_at > as_of),
+    )
+    prior.overrides = _frame(
+        conn,
+        sa.select(
+            label_overrides.c.customer_pk, label_overrides.c.dimension, label_overrides.c.label
+        )
+        .where(active)
+        .order_by(label_overrides.c.id),
+        {"customer_pk": pl.Int64, "dimension": pl.String, "label": pl.String},
+    )
+    prior.pending = _frame(
+        conn,
+        sa.select(
+            pending_changes.c.id,
+            pending_changes.c.customer_pk,
+            pending_changes.c.dimension,
+            pending_changes.c.from_label,
+            pending_changes.c.to_label,
+            pending_changes.c.state,
+        )
+        .where(pending_changes.c.applied_snapshot_id.is_(None))
+        .order_by(pending_changes.c.id),
+        {
+            "id": pl.Int64,
+            "customer_pk": pl.Int64,
+            "dimension": pl.String,
+            "from_label": pl.String,
+            "to_label": pl.String,
+            "state": pl.String,
+        },
+    )
     return prior
 
 
@@ -125,8 +167,9 @@ def snapshot_dir(data_dir: Path, snapshot_id: int) -> Path:
 
 def fail_abandoned(conn: sa.Connection) -> int:
     """Snapshots left ``running`` by a process that is gone become ``failed``."""
-    rows = conn.execute(sa.select(snapshots.c.id, snapshots.c.job_id)
-                        .where(snapshots.c.state == "running")).all()
+    rows = conn.execute(
+        sa.select(snapshots.c.id, snapshots.c.job_id).where(snapshots.c.state == "running")
+    ).all()
     jobs.mark_stale_jobs_interrupted(conn)
     dead = []
     for row in rows:
@@ -141,47 +184,96 @@ def fail_abandoned(conn: sa.Connection) -> int:
     return len(dead)
 
 
-def begin_snapshot(conn: sa.Connection, *, as_of: date, version: SchemeVersion, engine: str,
-                   actor: str) -> tuple[int, int]:
+def begin_snapshot(
+    conn: sa.Connection, *, as_of: date, version: SchemeVersion, engine: str, actor: str
+) -> tuple[int, int]:
     """A ``running`` snapshot row and its job; returns (snapshot id, job id)."""
-    job_id = jobs.create_job(conn, kind="classify", params={"as_of": as_of.isoformat(),
-                                                            "engine": engine, "actor": actor})
+    job_id = jobs.create_job(
+        conn, kind="classify", params={"as_of": as_of.isoformat(), "engine": engine, "actor": actor}
+    )
     jobs.start_job(conn, job_id=job_id, pid=os.getpid())
-    snapshot_id = conn.scalar(snapshots.insert().values(
-        as_of=as_of, scheme_id=version.scheme_id, scheme_version=version.version,
-        scheme_hash=version.hash, engine=engine, state="running", job_id=job_id,
-        created_at=utcnow()).returning(snapshots.c.id))
+    snapshot_id = conn.scalar(
+        snapshots.insert()
+        .values(
+            as_of=as_of,
+            scheme_id=version.scheme_id,
+            scheme_version=version.version,
+            scheme_hash=version.hash,
+            engine=engine,
+            state="running",
+            job_id=job_id,
+            created_at=utcnow(),
+        )
+        .returning(snapshots.c.id)
+    )
     assert snapshot_id is not None
     return int(snapshot_id), job_id
 
 
-def publish_snapshot(conn: sa.Connection, *, snapshot_id: int, job_id: int, result: RunResult,
-                     version: SchemeVersion, actor: str) -> None:
+def publish_snapshot(
+    conn: sa.Connection,
+    *,
+    snapshot_id: int,
+    job_id: int,
+    result: RunResult,
+    version: SchemeVersion,
+    actor: str,
+) -> None:
     """Write labels, changes and approval requests, and publish: call inside one transaction."""
     out = result.outcome
-    insert_frame(conn, table="labels", df=out.labels.with_columns(
-        pl.lit(snapshot_id).alias("snapshot_id")))
+    insert_frame(
+        conn, table="labels", df=out.labels.with_columns(pl.lit(snapshot_id).alias("snapshot_id"))
+    )
     changes = out.changes.with_columns(
-        pl.lit(snapshot_id).alias("snapshot_id"), pl.lit(result.as_of).alias("as_of"),
-        pl.lit(version.version).alias("scheme_version"), pl.lit(None, pl.Float64).alias("old_score"))
+        pl.lit(snapshot_id).alias("snapshot_id"),
+        pl.lit(result.as_of).alias("as_of"),
+        pl.lit(version.version).alias("scheme_version"),
+        pl.lit(None, pl.Float64).alias("old_score"),
+    )
     if changes.height:
         insert_frame(conn, table="label_changes", df=changes)
     if out.new_pending.height:
         now = utcnow()
-        insert_frame(conn, table="pending_changes", df=out.new_pending.with_columns(
-            pl.lit(snapshot_id).alias("snapshot_id"), pl.lit("pending").alias("state"),
-            pl.lit(now).alias("created_at")))
+        insert_frame(
+            conn,
+            table="pending_changes",
+            df=out.new_pending.with_columns(
+                pl.lit(snapshot_id).alias("snapshot_id"),
+                pl.lit("pending").alias("state"),
+                pl.lit(now).alias("created_at"),
+            ),
+        )
     if out.applied:
-        conn.execute(pending_changes.update().where(pending_changes.c.id.in_(out.applied))
-                     .values(applied_snapshot_id=snapshot_id))
-    conn.execute(snapshots.update().where(snapshots.c.id == snapshot_id).values(
-        state="published", published_at=utcnow(), customers=result.features.height,
-        hash=result.result_hash(), dimensions=result.dimension_counts(), timings=result.timings))
+        conn.execute(
+            pending_changes.update()
+            .where(pending_changes.c.id.in_(out.applied))
+            .values(applied_snapshot_id=snapshot_id)
+        )
+    conn.execute(
+        snapshots.update()
+        .where(snapshots.c.id == snapshot_id)
+        .values(
+            state="published",
+            published_at=utcnow(),
+            customers=result.features.height,
+            hash=result.result_hash(),
+            dimensions=result.dimension_counts(),
+            timings=result.timings,
+        )
+    )
     jobs.finish_job(conn, job_id=job_id, state="done", result={"snapshot_id": snapshot_id})
-    audit.record(conn, actor=actor, action="snapshot.publish", entity="snapshot",
-                 entity_id=snapshot_id, after={"as_of": result.as_of.isoformat(),
-                                               "scheme_version": version.version,
-                                               "customers": result.features.height})
+    audit.record(
+        conn,
+        actor=actor,
+        action="snapshot.publish",
+        entity="snapshot",
+        entity_id=snapshot_id,
+        after={
+            "as_of": result.as_of.isoformat(),
+            "scheme_version": version.version,
+            "customers": result.features.height,
+        },
+    )
 
 
 def customer_pk(conn: sa.Connection, *, customer_id: str) -> int:
@@ -189,8 +281,9 @@ def customer_pk(conn: sa.Connection, *, customer_id: str) -> int:
 
     pk = conn.scalar(sa.select(customers.c.id).where(customers.c.customer_id == customer_id))
     if pk is None:
-        pk = conn.scalar(sa.select(customer_aliases.c.customer_pk)
-                         .where(customer_aliases.c.alias == customer_id))
+        pk = conn.scalar(
+            sa.select(customer_aliases.c.customer_pk).where(customer_aliases.c.alias == customer_id)
+        )
     if pk is None:
         raise NotFoundError(f'Customer "{customer_id}" does not exist.')
     return int(pk)
@@ -198,19 +291,30 @@ def customer_pk(conn: sa.Connection, *, customer_id: str) -> int:
 
 def history(conn: sa.Connection, *, customer_pk: int) -> list[dict[str, Any]]:
     """Every label change of a customer, oldest first."""
-    q = (sa.select(label_changes.c.as_of, label_changes.c.dimension, label_changes.c.old_label,
-                   label_changes.c.new_label, label_changes.c.kind, label_changes.c.source,
-                   label_changes.c.scheme_version, label_changes.c.new_score,
-                   label_changes.c.snapshot_id)
-         .where(label_changes.c.customer_pk == customer_pk)
-         .order_by(label_changes.c.as_of, label_changes.c.snapshot_id, label_changes.c.dimension))
+    q = (
+        sa.select(
+            label_changes.c.as_of,
+            label_changes.c.dimension,
+            label_changes.c.old_label,
+            label_changes.c.new_label,
+            label_changes.c.kind,
+            label_changes.c.source,
+            label_changes.c.scheme_version,
+            label_changes.c.new_score,
+            label_changes.c.snapshot_id,
+        )
+        .where(label_changes.c.customer_pk == customer_pk)
+        .order_by(label_changes.c.as_of, label_changes.c.snapshot_id, label_changes.c.dimension)
+    )
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def snapshot_labels(conn: sa.Connection, *, snapshot_id: int, customer_pk: int
-                    ) -> dict[str, dict[str, Any]]:
-    q = sa.select(labels).where(labels.c.snapshot_id == snapshot_id,
-                                labels.c.customer_pk == customer_pk)
+def snapshot_labels(
+    conn: sa.Connection, *, snapshot_id: int, customer_pk: int
+) -> dict[str, dict[str, Any]]:
+    q = sa.select(labels).where(
+        labels.c.snapshot_id == snapshot_id, labels.c.customer_pk == customer_pk
+    )
     return {r.dimension: dict(r._mapping) for r in conn.execute(q)}
 
 

@@ -8,6 +8,7 @@ from tierwise.engine._connect import (
     arrow_schema,
     connect,
     from_arrow,
+    postgres_backend,
     spark_from_parquet,
     spark_session,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "arrow_schema",
     "connect",
     "from_arrow",
+    "postgres_backend",
     "spark_from_parquet",
     "spark_session",
 ]

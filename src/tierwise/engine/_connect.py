@@ -41,15 +41,16 @@ class Analytics:
 def _check(engine: str) -> EngineName:
     if engine not in ENGINES:
         raise ConfigError(f"Unknown engine {engine!r}: use one of {', '.join(ENGINES)}.")
-    return engine  # type: ignore[return-value]
+    return engine
 
 
 def analytic_copy(settings: Settings, store: sa.Engine) -> AnalyticCopy:
     return AnalyticCopy(settings.data_dir / "analytics.duckdb", store)
 
 
-def connect(settings: Settings, store: sa.Engine, *, engine: str | None = None,
-            rebuild: bool = False) -> Analytics:
+def connect(
+    settings: Settings, store: sa.Engine, *, engine: str | None = None, rebuild: bool = False
+) -> Analytics:
     """The store's data on the chosen engine (``TIERWISE_ENGINE`` by default).
 
     DuckDB reads its columnar copy, brought up to date first; PostgreSQL computes on the store
@@ -58,12 +59,11 @@ def connect(settings: Settings, store: sa.Engine, *, engine: str | None = None,
     name = _check(engine or settings.engine)
     if name == "postgres":
         if store.dialect.name != "postgresql":
-            raise ConfigError("The postgres engine needs a PostgreSQL store "
-                              "(TIERWISE_DATABASE_URL=postgresql+psycopg://...).")
-        url = store.url
-        backend = ibis.postgres.connect(
-            host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username,
-            password=url.password, database=url.database)
+            raise ConfigError(
+                "The postgres engine needs a PostgreSQL store "
+                "(TIERWISE_DATABASE_URL=postgresql+psycopg://...)."
+            )
+        backend = postgres_backend(store.url)
         tables = {}
         for table in ANALYTIC:
             raw = backend.table(table)
@@ -89,18 +89,37 @@ def connect(settings: Settings, store: sa.Engine, *, engine: str | None = None,
     return result
 
 
+def postgres_backend(url: sa.URL) -> BaseBackend:
+    """An Ibis PostgreSQL backend on the database (and search_path schema) of a store URL."""
+    schema = None
+    options = url.query.get("options")
+    text = options if isinstance(options, str) else (options[0] if options else "")
+    if "search_path=" in text:
+        schema = text.split("search_path=", 1)[1].split()[0].split(",")[0]
+    return ibis.postgres.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        schema=schema,
+    )
+
+
 def spark_session() -> Any:
     """A local Spark session (loopback only), created once per process."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    return (SparkSession.builder.master(os.environ.get("TIERWISE_SPARK_MASTER", "local[2]"))
-            .appName("tierwise")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", os.environ.get("TIERWISE_SPARK_PARTITIONS", "4"))
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .getOrCreate())
+    return (
+        SparkSession.builder.master(os.environ.get("TIERWISE_SPARK_MASTER", "local[2]"))
+        .appName("tierwise")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", os.environ.get("TIERWISE_SPARK_PARTITIONS", "4"))
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
 
 
 def spark_from_parquet(folder: Path) -> Analytics:
@@ -110,10 +129,12 @@ def spark_from_parquet(folder: Path) -> Analytics:
     for table in ANALYTIC:
         path = folder / f"{table}.parquet"
         if not path.exists():
-            raise ConfigError(f"Spark tables: {path} is missing (one Parquet per table: "
-                              f"{', '.join(ANALYTIC)}).")
+            raise ConfigError(
+                f"Spark tables: {path} is missing (one Parquet per table: {', '.join(ANALYTIC)})."
+            )
         tables[table] = backend.read_parquet(str(path), table_name=f"tw_{table}").select(
-            *columns(table))
+            *columns(table)
+        )
     return Analytics("spark", backend, tables)
 
 
@@ -131,13 +152,21 @@ def from_arrow(data: dict[str, pa.Table], *, engine: str = "duckdb") -> Analytic
         for t in ANALYTIC:
             pq.write_table(_typed(t, data[t]), folder / f"{t}.parquet")
         return spark_from_parquet(folder)
-    raise ConfigError("The postgres engine computes on a PostgreSQL store; load files with "
-                      "`tierwise import` first, or use duckdb or spark for files.")
+    raise ConfigError(
+        "The postgres engine computes on a PostgreSQL store; load files with "
+        "`tierwise import` first, or use duckdb or spark for files."
+    )
 
 
-_ARROW = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(),
-          "VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
-          "BOOLEAN": pa.bool_()}
+_ARROW = {
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "DOUBLE": pa.float64(),
+    "VARCHAR": pa.string(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "BOOLEAN": pa.bool_(),
+}
 
 
 def arrow_schema(table: str) -> pa.Schema:
@@ -157,5 +186,15 @@ def _typed(table: str, data: pa.Table | None) -> pa.Table:
     return pa.table(cols, schema=schema)
 
 
-__all__ = ["ENGINES", "Analytics", "EngineName", "analytic_copy", "arrow_schema", "connect",
-           "from_arrow", "spark_from_parquet", "spark_session"]
+__all__ = [
+    "ENGINES",
+    "Analytics",
+    "EngineName",
+    "analytic_copy",
+    "arrow_schema",
+    "connect",
+    "from_arrow",
+    "postgres_backend",
+    "spark_from_parquet",
+    "spark_session",
+]

@@ -51,8 +51,13 @@ class SyncReport:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rebuilt": self.rebuilt, "read": self.read, "deleted": self.deleted,
-                "rows": self.rows, "seconds": round(self.seconds, 3)}
+        return {
+            "rebuilt": self.rebuilt,
+            "read": self.read,
+            "deleted": self.deleted,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def _select(table: str) -> str:
@@ -70,8 +75,9 @@ class AnalyticCopy:
         return duckdb.connect(str(self.path))
 
     # -- reading the store ----------------------------------------------------------------
-    def _read(self, table: str, *, since: datetime | None = None,
-              ids: list[int] | None = None) -> pa.Table:
+    def _read(
+        self, table: str, *, since: datetime | None = None, ids: list[int] | None = None
+    ) -> pa.Table:
         """Analytic columns of ``table``: all rows, rows updated since a time, or given ids."""
         sqlite = self.store.dialect.name == "sqlite"
         where, params = "", {}
@@ -86,8 +92,12 @@ class AnalyticCopy:
         with self.store.connect() as conn:
             rows = conn.execute(sa.text(sql), params).fetchall()
         names = [c for c, _ in ANALYTIC[table]]
-        return pa.table({n: pa.array([r[i] for r in rows]) if rows else pa.array([], pa.null())
-                         for i, n in enumerate(names)})
+        return pa.table(
+            {
+                n: pa.array([r[i] for r in rows]) if rows else pa.array([], pa.null())
+                for i, n in enumerate(names)
+            }
+        )
 
     def _read_sqlite(self, table: str, where: str, params: tuple[Any, ...]) -> pa.Table:
         import adbc_driver_sqlite.dbapi as adbc
@@ -95,8 +105,10 @@ class AnalyticCopy:
         # ADBC infers each column's type from the first row it reads and fails on a later
         # mismatch (NULLs first, text later); a typed first row fixes the types
         sentinel = ", ".join(f'{_SENTINEL_VALUES[t]} AS "{c}"' for c, t in ANALYTIC[table])
-        sql = (f"SELECT 1 AS _sentinel, {sentinel} UNION ALL "  # noqa: S608 - names from ANALYTIC
-               f'SELECT 0, {_select(table)} FROM "{table}" {where}')
+        sql = (
+            f"SELECT 1 AS _sentinel, {sentinel} UNION ALL "  # noqa: S608 - names from ANALYTIC
+            f'SELECT 0, {_select(table)} FROM "{table}" {where}'
+        )
         database = self.store.url.database
         assert database is not None
         with adbc.connect(database) as conn, conn.cursor() as cur:
@@ -107,8 +119,7 @@ class AnalyticCopy:
 
     def _store_state(self, table: str) -> tuple[int, datetime | None]:
         with self.store.connect() as conn:
-            row = conn.execute(sa.text(
-                f'SELECT count(*), max(updated_at) FROM "{table}"')).one()  # noqa: S608
+            row = conn.execute(sa.text(f'SELECT count(*), max(updated_at) FROM "{table}"')).one()  # noqa: S608
         top = row[1]
         if isinstance(top, str):
             top = datetime.fromisoformat(top)
@@ -119,14 +130,17 @@ class AnalyticCopy:
         cols = ", ".join(f'"{c}" {t}' for c, t in ANALYTIC[table])
         db.execute(f'CREATE OR REPLACE TABLE "{table}" ({cols})')
 
-    def _upsert(self, db: duckdb.DuckDBPyConnection, table: str, data: pa.Table,
-                replace_ids: bool) -> None:
-        casts = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' if t in ("DATE", "TIMESTAMP")
-                          else f'"{c}"::{t} AS "{c}"' for c, t in ANALYTIC[table])
+    def _upsert(
+        self, db: duckdb.DuckDBPyConnection, table: str, data: pa.Table, replace_ids: bool
+    ) -> None:
+        casts = ", ".join(
+            f'CAST("{c}" AS {t}) AS "{c}"' if t in ("DATE", "TIMESTAMP") else f'"{c}"::{t} AS "{c}"'
+            for c, t in ANALYTIC[table]
+        )
         db.register("_incoming", data)
         try:
             if replace_ids:
-                db.execute(f'DELETE FROM "{table}" WHERE id IN (SELECT id FROM _incoming)')
+                db.execute(f'DELETE FROM "{table}" WHERE id IN (SELECT id FROM _incoming)')  # noqa: S608
             db.execute(f'INSERT INTO "{table}" SELECT {casts} FROM _incoming')  # noqa: S608
         finally:
             db.unregister("_incoming")
@@ -136,13 +150,16 @@ class AnalyticCopy:
         started = time.monotonic()
         report = SyncReport(rebuilt=rebuild)
         with self.connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS _sync (tbl VARCHAR PRIMARY KEY, "
-                       "watermark TIMESTAMP, store_url VARCHAR, in_flight TIMESTAMP)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS _sync (tbl VARCHAR PRIMARY KEY, "
+                "watermark TIMESTAMP, store_url VARCHAR, in_flight TIMESTAMP)"
+            )
             in_flight = self._oldest_running_job()
             url = self.store.url.render_as_string(hide_password=True)
             for table in ANALYTIC:
-                state = db.execute("SELECT watermark, store_url, in_flight FROM _sync WHERE tbl = ?",
-                                   [table]).fetchone()
+                state = db.execute(
+                    "SELECT watermark, store_url, in_flight FROM _sync WHERE tbl = ?", [table]
+                ).fetchone()
                 fresh = rebuild or state is None or state[1] != url or not self._has(db, table)
                 count, top = self._store_state(table)
                 db.execute("BEGIN")
@@ -164,8 +181,9 @@ class AnalyticCopy:
                         data = pa.table({})
                 report.read[table] = data.num_rows
                 report.deleted[table] = self._reconcile(db, table, count)
-                db.execute("INSERT OR REPLACE INTO _sync VALUES (?, ?, ?, ?)",
-                           [table, top, url, in_flight])
+                db.execute(
+                    "INSERT OR REPLACE INTO _sync VALUES (?, ?, ?, ?)", [table, top, url, in_flight]
+                )
                 db.execute("COMMIT")
                 report.rows[table] = count
         report.seconds = time.monotonic() - started
@@ -173,16 +191,19 @@ class AnalyticCopy:
 
     def _oldest_running_job(self) -> datetime | None:
         with self.store.connect() as conn:
-            value = conn.execute(sa.text(
-                "SELECT min(coalesce(started_at, created_at)) FROM jobs WHERE state = 'running'"
-            )).scalar()
+            value = conn.execute(
+                sa.text(
+                    "SELECT min(coalesce(started_at, created_at)) FROM jobs WHERE state = 'running'"
+                )
+            ).scalar()
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         return value if isinstance(value, datetime) else None
 
     def _has(self, db: duckdb.DuckDBPyConnection, table: str) -> bool:
-        found = db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                           [table]).fetchone()
+        found = db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchone()
         return bool(found and found[0])
 
     def _reconcile(self, db: duckdb.DuckDBPyConnection, table: str, store_count: int) -> int:
@@ -194,15 +215,21 @@ class AnalyticCopy:
             ids = [r[0] for r in conn.execute(sa.text(f'SELECT id FROM "{table}"'))]  # noqa: S608
         db.register("_ids", pa.table({"id": pa.array(ids, pa.int64())}))
         try:
-            gone = db.execute(f'SELECT count(*) FROM "{table}" WHERE id NOT IN '  # noqa: S608
-                              "(SELECT id FROM _ids)").fetchone()
+            gone = db.execute(
+                f'SELECT count(*) FROM "{table}" WHERE id NOT IN '  # noqa: S608
+                "(SELECT id FROM _ids)"
+            ).fetchone()
             db.execute(f'DELETE FROM "{table}" WHERE id NOT IN (SELECT id FROM _ids)')  # noqa: S608
-            missing = [r[0] for r in db.execute(
-                f'SELECT id FROM _ids WHERE id NOT IN (SELECT id FROM "{table}")').fetchall()]  # noqa: S608
+            missing = [
+                r[0]
+                for r in db.execute(
+                    f'SELECT id FROM _ids WHERE id NOT IN (SELECT id FROM "{table}")'  # noqa: S608 - names from ANALYTIC
+                ).fetchall()
+            ]
         finally:
             db.unregister("_ids")
         for start in range(0, len(missing), 10_000):
-            chunk = missing[start:start + 10_000]
+            chunk = missing[start : start + 10_000]
             self._upsert(db, table, self._read(table, ids=chunk), replace_ids=True)
         return int(gone[0]) if gone else 0
 

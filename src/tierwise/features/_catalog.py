@@ -46,7 +46,11 @@ FEATURES: Final[dict[str, tuple[str, str, Unit]]] = {
     "recency_days": ("距最近下单天数", "days since the last order", "days"),
     "monetary_mean": ("客单价", "spend per order", "money"),
     "monetary_value": ("复购平均金额", "mean spend of repeat purchases", "money"),
-    "spend_trend": ("消费趋势（近180天对比前180天，-1~1）", "spend trend (last 180 days vs the 180 before, -1..1)", "ratio"),
+    "spend_trend": (
+        "消费趋势（近180天对比前180天，-1~1）",
+        "spend trend (last 180 days vs the 180 before, -1..1)",
+        "ratio",
+    ),
     "refund_rate": ("退款率", "refund rate", "ratio"),
     "rhythm_ratio": ("距上次购买/购买间隔中位数", "days since last order / median gap", "ratio"),
     "interactions_total": ("互动次数", "interactions", "count"),
@@ -89,7 +93,11 @@ FEATURES: Final[dict[str, tuple[str, str, Unit]]] = {
     "location": ("所在地（国内为省份）", "location (province in China, else country)", "text"),
     "age_years": ("年龄（含由生日推算）", "age (or from the birthday)", "number"),
     "tenure_days": ("客户年龄（天）", "days as a customer", "days"),
-    "last_activity_days": ("距最近下单或互动天数", "days since the last order or interaction", "days"),
+    "last_activity_days": (
+        "距最近下单或互动天数",
+        "days since the last order or interaction",
+        "days",
+    ),
 }
 
 

@@ -20,7 +20,7 @@ REFUND = ("refunded", "cancelled")
 
 def _days(later: ir.Value, earlier: ir.Value) -> ir.IntegerValue:
     """Whole days between two dates (engine-neutral: epoch-day arithmetic)."""
-    return (later.cast("date").epoch_days() - earlier.cast("date").epoch_days()).cast("int64")  # type: ignore[attr-defined, no-any-return]
+    return (later.cast("date").epoch_days() - earlier.cast("date").epoch_days()).cast("int64")
 
 
 def order_features(orders: ir.Table, as_of: date) -> ir.Table:
@@ -37,9 +37,13 @@ def order_features(orders: ir.Table, as_of: date) -> ir.Table:
         _refund=ibis.ifelse(~paid | (amount < 0), amount.abs(), 0.0),
     )
     # (customer, day) first: the occasions, and about half the work (ARCHITECTURE.md)
-    days = o.filter(o._paid & (o.amount.fill_null(0.0) >= 0)).group_by(["customer_pk", "_day"]).aggregate(
-        day_amount=o._amount.sum(),
-        day_orders=o.order_id.nunique(),
+    days = (
+        o.filter(o._paid & (o.amount.fill_null(0.0) >= 0))
+        .group_by(["customer_pk", "_day"])
+        .aggregate(
+            day_amount=o._amount.sum(),
+            day_orders=o.order_id.nunique(),
+        )
     )
     days = days.mutate(
         _gap=_days(days._day, days._day.lag().over(group_by=days.customer_pk, order_by=days._day)),
@@ -69,8 +73,9 @@ def order_features(orders: ir.Table, as_of: date) -> ir.Table:
         gross_profit_total=o.gross_profit.sum(where=o._paid),
         categories_bought=o.category.nunique(where=o._paid),
     )
-    t = lines.left_join(per_day, "customer_pk").select(lines, *[
-        per_day[c] for c in per_day.columns if c != "customer_pk"])
+    t = lines.left_join(per_day, "customer_pk").select(
+        lines, *[per_day[c] for c in per_day.columns if c != "customer_pk"]
+    )
     zero = ibis.literal(0, "int64")
     freq = (t.purchase_days.fill_null(0) - 1).clip(lower=0)
     t = t.mutate(
@@ -83,7 +88,8 @@ def order_features(orders: ir.Table, as_of: date) -> ir.Table:
         recency_days=_days(cut, t.last_order_day),
         monetary_mean=t.monetary_total / t.orders_total.nullif(0),
         monetary_value=ibis.ifelse(
-            freq > 0, (t.monetary_total - t.first_day_amount) / freq.cast("float64"), 0.0),
+            freq > 0, (t.monetary_total - t.first_day_amount) / freq.cast("float64"), 0.0
+        ),
         orders_90d=t.orders_90d.fill_null(0).cast("int64"),
         revenue_90d=t.revenue_90d.fill_null(0.0),
         orders_365d=t.orders_365d.fill_null(0).cast("int64"),

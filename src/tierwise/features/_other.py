@@ -12,6 +12,7 @@ from tierwise.features._orders import _days
 #: interaction kinds counted separately (the rest count in ``interactions_total`` only)
 INTERACTION_KINDS = ("call", "visit", "meeting", "email", "wechat", "sms")
 WEB_KINDS = ("web_visit", "page_view", "click", "email_open")
+#: as `sentiment_label`: a score at or below this is negative
 NEGATIVE_SENTIMENT = -0.2
 
 
@@ -51,17 +52,27 @@ def feedback_features(feedback: ir.Table, as_of: date) -> ir.Table:
         feedback_score_mean=score5.mean(),
         sentiment_mean=f.sentiment.mean(),
         sentiment_n=f.sentiment.count(),
-        negative_feedback=f.count(where=f.sentiment < NEGATIVE_SENTIMENT),
+        negative_feedback=f.count(where=f.sentiment <= NEGATIVE_SENTIMENT),
         complaints_total=f.count(where=complaint),
         complaints_open=f.count(where=is_open),
-        complaints_price=f.count(where=complaint & f.category.lower().contains("price")
-                                 | complaint & f.category.contains("价格")),
-        complaints_service=f.count(where=complaint & (
-            f.category.lower().re_search("service|delivery|logistic")
-            | f.category.re_search("服务|售后|物流|配送|客服"))),
-        complaints_quality=f.count(where=complaint & (
-            f.category.lower().re_search("quality|defect|feature")
-            | f.category.re_search("质量|功能|故障"))),
+        complaints_price=f.count(
+            where=complaint & f.category.lower().contains("price")
+            | complaint & f.category.contains("价格")
+        ),
+        complaints_service=f.count(
+            where=complaint
+            & (
+                f.category.lower().re_search("service|delivery|logistic")
+                | f.category.re_search("服务|售后|物流|配送|客服")
+            )
+        ),
+        complaints_quality=f.count(
+            where=complaint
+            & (
+                f.category.lower().re_search("quality|defect|feature")
+                | f.category.re_search("质量|功能|故障")
+            )
+        ),
         last_feedback_day=f.received_at.cast("date").max(),
     )
     return t.mutate(negative_share=t.negative_feedback / t.sentiment_n.nullif(0))
@@ -81,9 +92,13 @@ def lead_features(leads: ir.Table, as_of: date) -> ir.Table:
     decided = lead.decided_at.notnull() & (lead.decided_at < end)
     # an outcome decided after the as-of date was still open then
     outcome = ibis.ifelse(decided, lead.outcome.fill_null("open"), "open")
-    lead = lead.mutate(_outcome=outcome, _decided=decided,
-                       _decision_days=ibis.ifelse(decided, _days(lead.decided_at, lead.created_at),
-                                                  ibis.null("int64")))
+    lead = lead.mutate(
+        _outcome=outcome,
+        _decided=decided,
+        _decision_days=ibis.ifelse(
+            decided, _days(lead.decided_at, lead.created_at), ibis.null("int64")
+        ),
+    )
     # ties on created_at broken by id, so every engine picks the same "latest" lead
     latest_key = lead.created_at.epoch_seconds() * 1_000_000 + lead.id
     return lead.group_by("customer_pk").aggregate(

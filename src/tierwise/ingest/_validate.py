@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from tierwise.features._sentiment import sentiment_expr
 from tierwise.ingest import _parse
 from tierwise.ingest._columns import ColumnMap
 from tierwise.ingest._hash import digest
@@ -205,6 +206,9 @@ def _derive(
             df = df.with_columns(pl.coalesce(pl.col(key), derived).alias(key))
         else:
             df = df.with_columns(derived.alias(key))
+        if spec.kind == "feedback" and "text" in df.columns:
+            # scored once here so that every engine only aggregates a number
+            df = df.with_columns(sentiment_expr(pl.col("text")).alias("sentiment"))
     elif spec.kind == "referrals":
         selfref = df.filter(pl.col("referrer_id") == pl.col("referred_id"))
         if selfref.height:

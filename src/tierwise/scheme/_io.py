@@ -20,15 +20,11 @@ METHODS = ("score", "bands", "rfm", "rules", "mapping", "grid", "model")
 
 def _where(loc: tuple[int | str, ...]) -> str:
     out = ""
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(part, int):
             out += f"[{part}]"
-        elif (
-            part in ("score", "bands", "rfm", "rules", "mapping", "grid", "model")
-            and out.count(".") >= 1
-            and out.startswith("dimensions.")
-        ):
-            continue  # the discriminated union's branch name is not part of the YAML path
+        elif i == 2 and loc[0] == "dimensions" and part in METHODS:
+            continue  # the discriminated union's branch (the method), not a YAML key
         else:
             out += f".{part}" if out else str(part)
     return out or "(top level)"
@@ -38,7 +34,12 @@ def _messages(error: ValidationError) -> list[str]:
     lines = []
     for e in error.errors():
         msg = str(e["msg"]).removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "string_type" and isinstance(e.get("input"), bool):
+            msg = (
+                "expected text, got a yes/no value: YAML reads yes, no, on, off, true and "
+                'false as booleans; put the label in quotes, e.g. "yes"'
+            )
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling)"
         elif e["type"] == "union_tag_invalid":
             msg = (

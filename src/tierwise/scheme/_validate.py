@@ -25,7 +25,9 @@ def _unknown(name: str, where: str) -> str | None:
     if name in FEATURES or name.startswith("attr_"):
         return None
     close = difflib.get_close_matches(name, list(FEATURES), n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else " `tierwise scheme features` lists them."
+    hint = (
+        f" Did you mean {', '.join(close)}?" if close else " `tierwise scheme features` lists them."
+    )
     return f"Scheme error at {where}: unknown feature {name!r}.{hint}"
 
 
@@ -65,12 +67,17 @@ def check_scheme(scheme: Scheme) -> list[str]:
                 allowed = {*ref.keys(), "insufficient"}
                 for row, cells in dim.cells.items():
                     if axis == "rows" and row not in allowed:
-                        errors.append(f"Scheme error at {base}.cells.{row}: {row!r} is not a "
-                                      f"label of {dim.rows}.")
+                        errors.append(
+                            f"Scheme error at {base}.cells.{row}: {row!r} is not a "
+                            f"label of {dim.rows}."
+                        )
                     if axis == "columns":
                         errors.extend(
                             f"Scheme error at {base}.cells.{row}.{col}: {col!r} is not a label "
-                            f"of {dim.columns}." for col in cells if col not in allowed)
+                            f"of {dim.columns}."
+                            for col in cells
+                            if col not in allowed
+                        )
     return errors
 
 
@@ -90,8 +97,12 @@ def validate_scheme(source: str | Path) -> dict[str, Any]:
     except SchemeError as error:
         return {"valid": False, "errors": str(error).splitlines(), "name": None, "dimensions": []}
     errors = check_scheme(scheme)
-    return {"valid": not errors, "errors": errors, "name": scheme.name,
-            "dimensions": list(scheme.dimensions)}
+    return {
+        "valid": not errors,
+        "errors": errors,
+        "name": scheme.name,
+        "dimensions": list(scheme.dimensions),
+    }
 
 
 __all__ = ["check_scheme", "load_checked", "validate_scheme"]

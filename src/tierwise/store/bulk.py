@@ -8,6 +8,7 @@ so values written here and values written through SQLAlchemy compare equal.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,40 @@ import polars as pl
 import sqlalchemy as sa
 
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
+_PG_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
+_COPY_CHUNK = 1 << 20
+# plain column types Polars writes as CSV text that PostgreSQL's COPY reads back unchanged
+_CSV_TYPES: tuple[type[pl.DataType], ...] = (pl.String, pl.Boolean, pl.Date, pl.Null)
+_CSV_TYPES += (pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt32, pl.UInt16, pl.UInt8)
+_CSV_TYPES += (pl.Float64, pl.Float32)
+
+
+def _csv_safe(df: pl.DataFrame) -> bool:
+    """Can ``df`` go to COPY as Polars-written CSV? (Else it goes row by row via write_row.)
+
+    Naive datetimes, flat types only; and no text holding a backslash-dot, which COPY could
+    take for its end-of-data marker ``\\.`` at the start of a line inside a quoted value.
+    """
+    for name, dtype in df.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is not None:
+                return False
+        elif not isinstance(dtype, _CSV_TYPES) or (
+            dtype == pl.String and df.get_column(name).str.contains("\\.", literal=True).any()
+        ):
+            return False
+    return True
+
+
+def _pg_array(values: pl.Series, is_id: bool) -> str:
+    """A PostgreSQL array literal (``{"a","b\\"c"}``) of ``values``, built by Polars, not Python."""
+    if is_id:
+        text = values.cast(pl.Int64).cast(pl.String).fill_null("NULL")
+    else:
+        quoted = values.cast(pl.String).str.replace_all("\\", "\\\\", literal=True)
+        quoted = quoted.str.replace_all('"', '\\"', literal=True)
+        text = ('"' + quoted + '"').fill_null("NULL")
+    return "{" + (text.str.join(",").item() if values.len() else "") + "}"
 
 
 def _is_sqlite(conn: sa.Connection) -> bool:
@@ -91,10 +126,7 @@ def lookup(
             f"SELECT {select} FROM {q(conn, table)} t "  # noqa: S608
             f"JOIN unnest({arrays}) AS k({names}) ON {on}"
         )
-        params = {
-            f"k{i}": keys.get_column(c).cast(pl.Int64 if _is_id(c) else pl.String).to_list()
-            for i, c in enumerate(key_cols)
-        }
+        params = {f"k{i}": _pg_array(keys.get_column(c), _is_id(c)) for i, c in enumerate(key_cols)}
         result = conn.exec_driver_sql(sql, params)
     rows = result.fetchall()
     return pl.DataFrame(
@@ -117,6 +149,20 @@ def insert_frame(conn: sa.Connection, *, table: str, df: pl.DataFrame) -> None:
         return
     raw = conn.connection.driver_connection
     assert raw is not None
+    if _csv_safe(df) and codecs.lookup(raw.info.encoding).name == "utf-8":
+        # the whole frame as one CSV text written by Polars: no Python object per value
+        data = df.write_csv(
+            None,
+            include_header=False,
+            quote_style="non_numeric",  # every string quoted: "" is '', unquoted empty is NULL
+            datetime_format=_PG_DATETIME,
+            date_format="%Y-%m-%d",
+        ).encode("utf-8")
+        sql = f"COPY {_quote(conn, table)} ({cols}) FROM STDIN (FORMAT csv)"
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for start in range(0, len(data), _COPY_CHUNK):
+                copy.write(data[start : start + _COPY_CHUNK])
+        return
     with raw.cursor() as cur, cur.copy(f"COPY {_quote(conn, table)} ({cols}) FROM STDIN") as copy:
         for row in df.iter_rows():
             copy.write_row(row)

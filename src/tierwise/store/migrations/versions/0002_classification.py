@@ -169,8 +169,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("pending_changes", "label_overrides", "label_changes", "labels", "snapshots",
-                  "schemes"):
+    for table in (
+        "pending_changes",
+        "label_overrides",
+        "label_changes",
+        "labels",
+        "snapshots",
+        "schemes",
+    ):
         op.drop_table(table)
     for table in IMPORTED:
         op.drop_index(f"ix_{table}_updated_at", table_name=table)

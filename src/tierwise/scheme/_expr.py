@@ -1,0 +1,1186 @@
+"""A small, safe expression language for the boolean rules of a classification scheme.
+
+Users write rules over per-customer features in the scheme YAML, for example
+``recency_days > 365 and orders_total >= 2`` or ``province in ['上海', '江苏']``. The text is
+tokenised and parsed by hand into an immutable tree of dataclasses (`Expr`); nothing is ever
+evaluated by Python, so a rule can only read the features it names.
+
+Grammar, loosest binding first::
+
+    or  <  and  <  not  <  == != < <= > >= in, not in, contains  <  + -  <  * /  <  unary -
+
+- values: integers, decimals (``0.6``, ``1e3``), text in ``'single'`` or ``"double"`` quotes
+  (``\\`` escapes a quote or a backslash), ``true``, ``false``, ``null``, feature names
+  ``[A-Za-z_][A-Za-z0-9_]*``, parentheses, and the functions ``is_null(x)``, ``not_null(x)``,
+  ``coalesce(a, b, ...)``, ``abs(x)``, ``min(a, b, ...)``, ``max(a, b, ...)``;
+- a list ``['a', 'b']`` or ``[1, -2]`` may only follow ``in`` / ``not in``;
+- keywords and function names ignore case (``AND``, ``Is_Null``); feature names do not;
+- comparisons do not chain (``a < b < c`` is an error: write ``a < b and b < c``);
+- text can be tested with ``==``, ``!=``, ``in`` and ``contains`` (substring) but not ordered,
+  because databases sort text by different collations;
+- ``null`` may only appear inside ``is_null``, ``not_null`` and ``coalesce``;
+- full-width ``（`` ``）`` ``，`` and curly quotes ``‘’“”`` typed by accident are accepted.
+
+Null semantics, identical on every engine: inside a rule, SQL three-valued logic applies (a
+comparison with a missing operand is unknown; ``false and unknown`` is false, ``true or
+unknown`` is true); the rule's final unknown counts as **false**. So a missing value never
+makes a rule true by accident: for a customer with no ``recency_days`` both
+``recency_days > 365`` and ``not (recency_days > 365)`` are false; use ``is_null`` or
+``coalesce`` to decide explicitly. ``/`` is float division and dividing by zero gives null;
+``min``/``max`` skip nulls (null only when every argument is null).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, NoReturn, TypeAlias
+
+import ibis
+import ibis.expr.types as ir
+import polars as pl
+
+from tierwise.errors import SchemeError
+
+MAX_LENGTH: Final = 2000
+MAX_DEPTH: Final = 50
+
+_INT_MAX: Final = 2**63 - 1
+
+LogicalOp: TypeAlias = Literal["and", "or"]
+CompareOp: TypeAlias = Literal["==", "!=", "<", "<=", ">", ">="]
+ArithmeticOp: TypeAlias = Literal["+", "-", "*", "/"]
+FunctionName: TypeAlias = Literal["abs", "coalesce", "is_null", "max", "min", "not_null"]
+
+
+class ExpressionError(SchemeError, ValueError):
+    """A rule cannot be parsed or compiled.
+
+    ``reason`` is the message without the location prefix, ``text`` the rule as written
+    (or its canonical form for errors found while compiling), ``position`` the 0-based
+    character offset of the problem in ``text`` (None when it concerns the whole rule).
+    """
+
+    def __init__(self, message: str, *, reason: str, text: str, position: int | None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.text = text
+        self.position = position
+
+
+# --- the tree -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A node of a parsed rule. ``pos`` (offset in the source) takes no part in equality."""
+
+    pos: int = field(default=-1, kw_only=True, compare=False, repr=False)
+    # Stored so the parser can refuse deep trees without re-walking them at every node.
+    _depth: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        depth = 1 + max((child._depth for child in self.children()), default=0)
+        object.__setattr__(self, "_depth", depth)
+
+    def children(self) -> tuple[Expr, ...]:
+        """The direct sub-expressions, left to right."""
+        return ()
+
+    def names(self) -> frozenset[str]:
+        """The feature names this expression reads.
+
+        >>> sorted(parse("r_score >= 4 and f_score >= 4").names())
+        ['f_score', 'r_score']
+        """
+        found: set[str] = set()
+        stack: list[Expr] = [self]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Name):
+                found.add(node.name)
+            stack.extend(node.children())
+        return frozenset(found)
+
+    def __str__(self) -> str:
+        return to_text(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Number(Expr):
+    """A number; negative only as an item of an ``in`` list (elsewhere ``-`` is `Neg`)."""
+
+    value: int | float
+
+
+@dataclass(frozen=True, slots=True)
+class String(Expr):
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Boolean(Expr):
+    value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Null(Expr):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Expr):
+    """A feature (a column of the per-customer table)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Neg(Expr):
+    operand: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.operand,)
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Expr):
+    operand: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.operand,)
+
+
+@dataclass(frozen=True, slots=True)
+class Logical(Expr):
+    op: LogicalOp
+    left: Expr
+    right: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(Expr):
+    op: CompareOp
+    left: Expr
+    right: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, slots=True)
+class Arithmetic(Expr):
+    op: ArithmeticOp
+    left: Expr
+    right: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True, slots=True)
+class Contains(Expr):
+    """``text contains part``: a substring test."""
+
+    text: Expr
+    part: Expr
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.text, self.part)
+
+
+@dataclass(frozen=True, slots=True)
+class In(Expr):
+    """``operand in [values]`` (or ``not in`` when ``negated``)."""
+
+    operand: Expr
+    values: tuple[Number | String, ...]
+    negated: bool = False
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.operand, *self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    func: FunctionName
+    args: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+_QUOTE_WHOLE_MAX = 120
+_EXCERPT_HALF = 50
+
+
+def _stop(reason: str) -> str:
+    return "" if reason.endswith("?") else "."
+
+
+def _located_error(text: str, position: int, reason: str) -> ExpressionError:
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    line_end = len(text) if line_end == -1 else line_end
+    column = position - line_start + 1
+    if "\n" in text:
+        where = f"line {text.count(chr(10), 0, position) + 1}, column {column}"
+    else:
+        where = f"column {column}"
+    if "\n" not in text and len(text) <= _QUOTE_WHOLE_MAX:
+        quoted = text
+    else:
+        # Long or multi-line rules: quote the part of the offending line around the column.
+        start = max(line_start, position - _EXCERPT_HALF)
+        end = min(line_end, position + _EXCERPT_HALF)
+        quoted = (
+            ("…" if start > line_start else "") + text[start:end] + ("…" if end < line_end else "")
+        )
+    message = f'Expression error at {where} in "{quoted}": {reason}{_stop(reason)}'
+    return ExpressionError(message, reason=reason, text=text, position=position)
+
+
+def _whole_error(text: str, reason: str) -> ExpressionError:
+    quoted = text if len(text) <= _QUOTE_WHOLE_MAX else text[:_QUOTE_WHOLE_MAX] + "…"
+    message = f'Expression error in "{quoted}": {reason}{_stop(reason)}'
+    return ExpressionError(message, reason=reason, text=text, position=None)
+
+
+def _too_deep() -> str:
+    return f"the expression is nested too deeply (more than {MAX_DEPTH} levels); split it into simpler rules"
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+TokenKind: TypeAlias = Literal["number", "string", "name", "keyword", "op", "punct", "error", "end"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: TokenKind
+    value: str | int | float  # lower-cased keyword, operator, punctuation, name or literal
+    pos: int
+    raw: str  # as written, for messages
+
+
+_KEYWORDS: Final = frozenset({"and", "or", "not", "in", "contains", "true", "false", "null"})
+_FULL_WIDTH: Final = {"（": "(", "）": ")", "，": ","}
+_SINGLE_QUOTES: Final = "'‘’"
+_DOUBLE_QUOTES: Final = '"“”'
+_ESCAPABLE: Final = "\\" + _SINGLE_QUOTES + _DOUBLE_QUOTES
+_NUMBER_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS: Final = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/")
+_PUNCTUATION: Final = "()[],"
+_MISTAKES_2: Final = {"&&": '"and"', "||": '"or"', "<>": '"!="'}
+_MISTAKES_1: Final = {"=": '"==" to compare', "!": '"not"', "&": '"and"', "|": '"or"'}
+
+
+class _BadText(Exception):
+    def __init__(self, pos: int, reason: str) -> None:
+        super().__init__(reason)
+        self.pos = pos
+        self.reason = reason
+
+
+def _tokenize(text: str) -> list[_Token]:
+    """All tokens, ending in "end"; unreadable text becomes a final "error" token.
+
+    The error is deferred to the parser so problems are reported in reading order
+    (``__import__('os').system`` fails on the unknown function, not on the ".").
+    """
+    tokens: list[_Token] = []
+    try:
+        _scan(text, tokens)
+    except _BadText as bad:
+        tokens.append(_Token("error", bad.reason, bad.pos, text[bad.pos : bad.pos + 1]))
+    tokens.append(_Token("end", "", len(text), ""))
+    return tokens
+
+
+def _scan(text: str, tokens: list[_Token]) -> None:
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        ch = _FULL_WIDTH.get(ch, ch)
+        if ch in _PUNCTUATION:
+            tokens.append(_Token("punct", ch, i, text[i]))
+            i += 1
+        elif ch in _SINGLE_QUOTES or ch in _DOUBLE_QUOTES:
+            token, i = _read_string(text, i)
+            tokens.append(token)
+        elif match := _NUMBER_RE.match(text, i):
+            tokens.append(_number_token(text, match))
+            i = match.end()
+        elif match := _NAME_RE.match(text, i):
+            word = match.group()
+            if word.lower() in _KEYWORDS:
+                tokens.append(_Token("keyword", word.lower(), i, word))
+            else:
+                tokens.append(_Token("name", word, i, word))
+            i = match.end()
+        elif (two := text[i : i + 2]) in _MISTAKES_2:
+            raise _BadText(i, f'unexpected "{two}"; use {_MISTAKES_2[two]}')
+        elif two in _OPERATORS:
+            tokens.append(_Token("op", two, i, two))
+            i += 2
+        elif ch in _OPERATORS:
+            tokens.append(_Token("op", ch, i, ch))
+            i += 1
+        elif ch in _MISTAKES_1:
+            raise _BadText(i, f'unexpected "{ch}"; use {_MISTAKES_1[ch]}')
+        elif ch.isalpha():
+            raise _BadText(
+                i,
+                f'unexpected character "{ch}"; feature names use only A-Z, a-z, 0-9 and _, '
+                "and text must be in quotes",
+            )
+        elif ch == ".":
+            raise _BadText(i, 'unexpected "."; feature names use only A-Z, a-z, 0-9 and _')
+        else:
+            raise _BadText(i, f'unexpected character "{ch}"')
+
+
+def _read_string(text: str, start: int) -> tuple[_Token, int]:
+    closers = _SINGLE_QUOTES if text[start] in _SINGLE_QUOTES else _DOUBLE_QUOTES
+    chars: list[str] = []
+    i = start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch in closers:
+            return _Token("string", "".join(chars), start, text[start : i + 1]), i + 1
+        if ch == "\\":
+            if i + 1 < len(text) and text[i + 1] in _ESCAPABLE:
+                chars.append(text[i + 1])
+                i += 2
+                continue
+            raise _BadText(
+                i, "a backslash in text must be followed by a quote or another backslash"
+            )
+        chars.append(ch)
+        i += 1
+    raise _BadText(start, "the text starting here has no closing quote")
+
+
+def _number_token(text: str, match: re.Match[str]) -> _Token:
+    raw = match.group()
+    value: int | float
+    if any(c in raw for c in ".eE"):
+        value = float(raw)
+        if not math.isfinite(value):
+            raise _BadText(match.start(), f"the number {raw} is too large")
+    else:
+        value = int(raw)
+        if value > _INT_MAX:
+            raise _BadText(
+                match.start(), f"the integer {raw} is too large (the limit is {_INT_MAX})"
+            )
+    return _Token("number", value, match.start(), raw)
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+# Binding powers; an infix operator is taken while its power exceeds the caller's minimum.
+_OR, _AND, _NOT, _CMP, _ADD, _MUL, _NEG, _ATOM = 1, 2, 3, 4, 5, 6, 7, 8
+_COMPARE_OPS: Final = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_ORDER_OPS: Final = frozenset({"<", "<=", ">", ">="})
+_ARITY: Final[dict[str, tuple[int, int | None]]] = {
+    "abs": (1, 1),
+    "coalesce": (2, None),
+    "is_null": (1, 1),
+    "max": (2, None),
+    "min": (2, None),
+    "not_null": (1, 1),
+}
+_NULL_FUNCTIONS: Final = frozenset({"is_null", "not_null", "coalesce"})
+
+Kind: TypeAlias = Literal["boolean", "number", "text", "null", "unknown"]
+_KIND_WORDS: Final[dict[Kind, str]] = {
+    "boolean": "true/false",
+    "number": "a number",
+    "text": "text",
+    "null": "null",
+    "unknown": "a feature",
+}
+_NULL_MISUSE: Final = (
+    "null can only be used inside is_null(), not_null() or coalesce(); "
+    "to test for a missing value write is_null(x)"
+)
+
+
+def _kind(expr: Expr) -> Kind:
+    """What a node yields, as far as is known without the table (a feature is unknown)."""
+    match expr:
+        case Number():
+            return "number"
+        case String():
+            return "text"
+        case Null():
+            return "null"
+        case Boolean() | Not() | Logical() | Compare() | Contains() | In():
+            return "boolean"
+        case Neg() | Arithmetic():
+            return "number"
+        case Call(func="is_null" | "not_null"):
+            return "boolean"
+        case Call(func="coalesce", args=args):
+            kinds = {_kind(a) for a in args} - {"null"}
+            known = kinds - {"unknown"}
+            if known:
+                return known.pop()
+            return "unknown" if kinds else "null"
+        case Call():
+            return "number"
+        case _:
+            return "unknown"
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(expr: Expr, kind: Kind | None = None) -> str:
+    return f"{_clip(to_text(expr))} ({_KIND_WORDS[kind or _kind(expr)]})"
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+        self.nesting = 0
+
+    # token helpers
+
+    def peek(self, ahead: int = 0) -> _Token:
+        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.index]
+        if token.kind == "error":
+            self.fail(token.pos, str(token.value))
+        self.index = min(self.index + 1, len(self.tokens) - 1)
+        return token
+
+    def previous(self) -> _Token | None:
+        return self.tokens[self.index - 1] if self.index > 0 else None
+
+    def fail(self, position: int, reason: str) -> NoReturn:
+        raise _located_error(self.text, position, reason)
+
+    def got(self, token: _Token) -> str:
+        """How to name an unexpected token; an unreadable one raises its own error instead."""
+        if token.kind == "error":
+            self.fail(token.pos, str(token.value))
+        if token.kind == "end":
+            return "the end of the expression"
+        if token.kind == "string":
+            return token.raw
+        return f'"{token.raw}"'
+
+    def after(self) -> str:
+        previous = self.previous()
+        return f' after "{previous.raw}"' if previous is not None else ""
+
+    def is_punct(self, token: _Token, value: str) -> bool:
+        return token.kind == "punct" and token.value == value
+
+    def made(self, node: Expr) -> Expr:
+        if node._depth > MAX_DEPTH:
+            self.fail(node.pos, _too_deep())
+        return node
+
+    # grammar
+
+    def parse(self) -> Expr:
+        expr = self.expression(0)
+        token = self.peek()
+        if token.kind != "end":
+            if self.is_punct(token, ")"):
+                self.fail(token.pos, 'unmatched ")"; there is no "(" before it')
+            self.fail(
+                token.pos,
+                f"expected an operator or the end of the expression{self.after()}, "
+                f"got {self.got(token)}",
+            )
+        if _kind(expr) == "null":
+            self.fail(expr.pos, _NULL_MISUSE)
+        return expr
+
+    def expression(self, min_power: int) -> Expr:
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_DEPTH:
+                self.fail(self.peek().pos, _too_deep())
+            left = self.prefix(min_power)
+            compared = False  # left is a comparison made in this loop, not in parentheses
+            while True:
+                token = self.peek()
+                power = self.infix_power(token)
+                if power is None or power <= min_power:
+                    return left
+                if power == _CMP and compared:
+                    self.fail(
+                        token.pos,
+                        'comparisons cannot be chained; join them with "and", '
+                        'e.g. "a < b and b < c"',
+                    )
+                self.advance()
+                left = self.made(self.infix(token, power, left))
+                compared = power == _CMP
+        finally:
+            self.nesting -= 1
+
+    def infix_power(self, token: _Token) -> int | None:
+        if token.kind == "op":
+            if token.value in _COMPARE_OPS:
+                return _CMP
+            return _ADD if token.value in ("+", "-") else _MUL
+        if token.kind == "keyword":
+            return {"or": _OR, "and": _AND, "in": _CMP, "not": _CMP, "contains": _CMP}.get(
+                str(token.value)
+            )
+        return None
+
+    def infix(self, token: _Token, power: int, left: Expr) -> Expr:
+        value = token.value
+        if value in ("and", "or"):
+            right = self.expression(power)
+            for side in (left, right):
+                self.need(side, ("boolean",), token, "true/false values on both sides")
+            op: LogicalOp = "and" if value == "and" else "or"
+            return Logical(op, left, right, pos=left.pos)
+        if value == "not":
+            following = self.peek()
+            if not (following.kind == "keyword" and following.value == "in"):
+                self.fail(following.pos, f'expected "in" after "not", got {self.got(following)}')
+            self.advance()
+            return self.membership(left, token, negated=True)
+        if value == "in":
+            return self.membership(left, token, negated=False)
+        if value == "contains":
+            right = self.expression(power)
+            for side in (left, right):
+                self.need(side, ("text",), token, "text on both sides")
+            return Contains(left, right, pos=left.pos)
+        if value in _COMPARE_OPS:
+            right = self.expression(power)
+            return self.comparison(token, left, right)
+        right = self.expression(power)
+        for side in (left, right):
+            self.need(side, ("number",), token, "numbers on both sides")
+        return Arithmetic(_ARITHMETIC_OPS[str(value)], left, right, pos=left.pos)
+
+    def need(self, expr: Expr, kinds: tuple[Kind, ...], token: _Token, what: str) -> None:
+        kind = _kind(expr)
+        if kind == "null":
+            self.fail(expr.pos, _NULL_MISUSE)
+        if kind != "unknown" and kind not in kinds:
+            self.fail(token.pos, f'"{token.raw}" needs {what}, got {_describe(expr, kind)}')
+
+    def comparison(self, token: _Token, left: Expr, right: Expr) -> Compare:
+        kinds = (_kind(left), _kind(right))
+        for side, kind in zip((left, right), kinds, strict=True):
+            if kind == "null":
+                self.fail(side.pos, _NULL_MISUSE)
+            if token.value in _ORDER_OPS and kind == "text":
+                self.fail(
+                    token.pos,
+                    f'"{token.raw}" cannot order text ({_clip(to_text(side))}): databases sort '
+                    "text differently; compare text with ==, !=, in or contains",
+                )
+            if token.value in _ORDER_OPS and kind == "boolean":
+                self.fail(
+                    token.pos,
+                    f'"{token.raw}" needs numbers or dates on both sides, '
+                    f"got {_describe(side, kind)}",
+                )
+        if "unknown" not in kinds and kinds[0] != kinds[1]:
+            self.fail(
+                token.pos,
+                f'"{token.raw}" cannot compare {_describe(left)} with {_describe(right)}',
+            )
+        return Compare(_COMPARE_OP_NAMES[str(token.value)], left, right, pos=left.pos)
+
+    def membership(self, operand: Expr, token: _Token, *, negated: bool) -> In:
+        keyword = "not in" if negated else "in"
+        opening = self.peek()
+        if not self.is_punct(opening, "["):
+            self.fail(
+                opening.pos,
+                f"expected a list like ['a', 'b'] after \"{keyword}\", got {self.got(opening)}",
+            )
+        self.advance()
+        values: list[Number | String] = []
+        while True:
+            item = self.advance()
+            if self.is_punct(item, "]") and not values:
+                self.fail(item.pos, "expected at least one value in the list")
+            values.append(self.list_item(item))
+            if len({type(v) for v in values}) > 1:
+                self.fail(item.pos, "the list mixes numbers and text; use one kind of value")
+            separator = self.advance()
+            if self.is_punct(separator, "]"):
+                break
+            if not self.is_punct(separator, ","):
+                self.fail(
+                    separator.pos, f'expected "," or "]" in the list, got {self.got(separator)}'
+                )
+        list_kind: Kind = "number" if isinstance(values[0], Number) else "text"
+        kind = _kind(operand)
+        if kind == "null":
+            self.fail(operand.pos, _NULL_MISUSE)
+        if kind != "unknown" and kind != list_kind:
+            self.fail(
+                token.pos,
+                f'"{keyword}" cannot look for {_describe(operand, kind)} in a list of '
+                f"{'numbers' if list_kind == 'number' else 'text'}",
+            )
+        return In(operand, tuple(values), negated, pos=operand.pos)
+
+    def list_item(self, item: _Token) -> Number | String:
+        if item.kind == "string":
+            return String(str(item.value), pos=item.pos)
+        if item.kind == "number":
+            return Number(_number_value(item), pos=item.pos)
+        following = self.peek()
+        if item.kind == "op" and item.value == "-" and following.kind == "number":
+            self.advance()
+            return Number(-_number_value(following), pos=item.pos)
+        self.fail(item.pos, f"expected a number or quoted text in the list, got {self.got(item)}")
+
+    def prefix(self, min_power: int) -> Expr:
+        after = self.after()
+        token = self.advance()
+        if token.kind == "number":
+            return Number(_number_value(token), pos=token.pos)
+        if token.kind == "string":
+            return String(str(token.value), pos=token.pos)
+        if token.kind == "name":
+            if self.is_punct(self.peek(), "("):
+                return self.call(token)
+            return Name(str(token.value), pos=token.pos)
+        if token.kind == "keyword":
+            if token.value in ("true", "false"):
+                return Boolean(token.value == "true", pos=token.pos)
+            if token.value == "null":
+                return Null(pos=token.pos)
+            if token.value == "not":
+                if min_power >= _NOT:
+                    self.fail(
+                        token.pos,
+                        f'expected a value{after}, got "{token.raw}"; put the negation in '
+                        'parentheses, e.g. "(not x)"',
+                    )
+                operand = self.expression(_AND)
+                self.need(operand, ("boolean",), token, "a true/false value")
+                return self.made(Not(operand, pos=token.pos))
+        if token.kind == "op" and token.value == "-":
+            operand = self.expression(_MUL)
+            self.need(operand, ("number",), token, "a number")
+            return self.made(Neg(operand, pos=token.pos))
+        if self.is_punct(token, "("):
+            inner = self.expression(0)
+            closing = self.peek()
+            if not self.is_punct(closing, ")"):
+                column = token.pos - self.text.rfind("\n", 0, token.pos)
+                self.fail(
+                    closing.pos,
+                    f'expected ")" to close the "(" at column {column}, got {self.got(closing)}',
+                )
+            self.advance()
+            return inner
+        if self.is_punct(token, "["):
+            self.fail(token.pos, 'a list [...] can only follow "in" or "not in"')
+        self.fail(token.pos, f"expected a value{after}, got {self.got(token)}")
+
+    def call(self, name: _Token) -> Expr:
+        func = str(name.value).lower()
+        if func not in _ARITY:
+            self.fail(
+                name.pos,
+                f'unknown function "{name.raw}"; the functions are {", ".join(sorted(_ARITY))}',
+            )
+        self.advance()  # "("
+        args: list[Expr] = []
+        if self.is_punct(self.peek(), ")"):
+            self.advance()
+        else:
+            while True:
+                args.append(self.expression(0))
+                separator = self.advance()
+                if self.is_punct(separator, ")"):
+                    break
+                if not self.is_punct(separator, ","):
+                    self.fail(
+                        separator.pos,
+                        f'expected "," or ")" in the arguments of {func}(), '
+                        f"got {self.got(separator)}",
+                    )
+        low, high = _ARITY[func]
+        if len(args) < low or (high is not None and len(args) > high):
+            wanted = f"exactly {low}" if low == high else f"at least {low}"
+            plural = "argument" if low == 1 else "arguments"
+            self.fail(name.pos, f"{func}() takes {wanted} {plural}, got {len(args)}")
+        self.check_arguments(func, name, args)
+        return self.made(Call(_FUNCTION_NAMES[func], tuple(args), pos=name.pos))
+
+    def check_arguments(self, func: str, name: _Token, args: list[Expr]) -> None:
+        kinds = [_kind(a) for a in args]
+        if func not in _NULL_FUNCTIONS:
+            for arg, kind in zip(args, kinds, strict=True):
+                if kind == "null":
+                    self.fail(arg.pos, _NULL_MISUSE)
+                if kind not in ("number", "unknown"):
+                    self.fail(name.pos, f"{func}() needs numbers, got {_describe(arg, kind)}")
+        if func == "coalesce":
+            known = [
+                (a, k) for a, k in zip(args, kinds, strict=True) if k not in ("null", "unknown")
+            ]
+            for arg, kind in known[1:]:
+                if kind != known[0][1]:
+                    self.fail(
+                        name.pos,
+                        f"coalesce() needs values of one kind, got {_describe(known[0][0])} "
+                        f"and {_describe(arg)}",
+                    )
+
+
+def _number_value(token: _Token) -> int | float:
+    if isinstance(token.value, str):
+        raise TypeError(f"not a number token: {token!r}")
+    return token.value
+
+
+_ARITHMETIC_OPS: Final[dict[str, ArithmeticOp]] = {"+": "+", "-": "-", "*": "*", "/": "/"}
+_COMPARE_OP_NAMES: Final[dict[str, CompareOp]] = {
+    "==": "==",
+    "!=": "!=",
+    "<": "<",
+    "<=": "<=",
+    ">": ">",
+    ">=": ">=",
+}
+_FUNCTION_NAMES: Final[dict[str, FunctionName]] = {
+    "abs": "abs",
+    "coalesce": "coalesce",
+    "is_null": "is_null",
+    "max": "max",
+    "min": "min",
+    "not_null": "not_null",
+}
+
+
+def parse(text: str) -> Expr:
+    """Parse a rule into an immutable tree; raise `ExpressionError` naming the position.
+
+    Any well-typed expression is accepted (``2 * median_gap_days`` too); a scheme rule
+    should check that ``to_ibis(...)`` yields a boolean.
+
+    >>> parse("orders_total == 0")
+    Compare(op='==', left=Name(name='orders_total'), right=Number(value=0))
+    """
+    if len(text) > MAX_LENGTH:
+        raise _whole_error(
+            text,
+            f"the expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}. "
+            "Split it into several rules",
+        )
+    if not text.strip():
+        raise _whole_error(
+            text, 'the expression is empty; expected a rule such as "orders_total >= 2"'
+        )
+    return _Parser(text).parse()
+
+
+# --- canonical text -------------------------------------------------------------------------
+
+
+def _power(expr: Expr) -> int:
+    match expr:
+        case Logical(op="or"):
+            return _OR
+        case Logical():
+            return _AND
+        case Not():
+            return _NOT
+        case Compare() | In() | Contains():
+            return _CMP
+        case Arithmetic(op="+" | "-"):
+            return _ADD
+        case Arithmetic():
+            return _MUL
+        case Neg():
+            return _NEG
+        case _:
+            return _ATOM
+
+
+def _quote(value: str) -> str:
+    escaped = "".join("\\" + c if c in "\\" + _SINGLE_QUOTES else c for c in value)
+    return f"'{escaped}'"
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError(
+            f"Expression error: {value} cannot be written in a rule.",
+            reason=f"{value} cannot be written in a rule",
+            text=str(value),
+            position=None,
+        )
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def to_text(expr: Expr) -> str:
+    """The canonical text of a rule, with the fewest parentheses; ``parse`` reads it back.
+
+    >>> to_text(parse("NOT(complaints_open>0) AND province IN [‘上海’，'江苏']"))
+    "not complaints_open > 0 and province in ['上海', '江苏']"
+    """
+
+    def wrap(child: Expr, minimum: int) -> str:
+        text = to_text(child)
+        return f"({text})" if _power(child) < minimum else text
+
+    match expr:
+        case Number(value=value):
+            return _number_text(value)
+        case String(value=value):
+            return _quote(value)
+        case Boolean(value=value):
+            return "true" if value else "false"
+        case Null():
+            return "null"
+        case Name(name=name):
+            return name
+        case Neg(operand=operand):
+            return "-" + wrap(operand, _NEG)
+        case Not(operand=operand):
+            return "not " + wrap(operand, _NOT)
+        case Logical(op=op, left=left, right=right) | Arithmetic(op=op, left=left, right=right):
+            power = _power(expr)
+            # Left-associative: an equal-power right operand needs parentheses.
+            return f"{wrap(left, power)} {op} {wrap(right, power + 1)}"
+        case Compare(op=op, left=left, right=right):
+            return f"{wrap(left, _CMP + 1)} {op} {wrap(right, _CMP + 1)}"
+        case Contains(text=text, part=part):
+            return f"{wrap(text, _CMP + 1)} contains {wrap(part, _CMP + 1)}"
+        case In(operand=operand, values=values, negated=negated):
+            items = ", ".join(to_text(v) for v in values)
+            keyword = "not in" if negated else "in"
+            return f"{wrap(operand, _CMP + 1)} {keyword} [{items}]"
+        case Call(func=func, args=args):
+            return f"{func}({', '.join(to_text(a) for a in args)})"
+        case _:
+            raise TypeError(f"not an expression node: {expr!r}")
+
+
+# --- Ibis -----------------------------------------------------------------------------------
+
+_CATEGORY_WORDS: Final = {
+    "boolean": "true/false",
+    "number": "a number",
+    "text": "text",
+    "date": "a date",
+    "timestamp": "a timestamp",
+    "null": "null",
+}
+_COMPARE_FUNCTIONS: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _category(value: ir.Value) -> str:
+    dtype = value.type()
+    if dtype.is_boolean():
+        return "boolean"
+    if dtype.is_numeric():
+        return "number"
+    if dtype.is_string():
+        return "text"
+    if dtype.is_date():
+        return "date"
+    if dtype.is_timestamp():
+        return "timestamp"
+    if dtype.is_null():
+        return "null"
+    return str(dtype)
+
+
+def _null_test(value: ir.Value, *, negated: bool) -> ir.Value:
+    if value.type().is_boolean():
+        # Ibis 12 renders isnull(~x) as "NOT (x) IS NULL", which SQL reads as
+        # NOT ((x) IS NULL); a CASE keeps any negation inside its own condition.
+        return ibis.cases((value, negated), (~value, negated), else_=not negated)
+    return value.notnull() if negated else value.isnull()
+
+
+class _IbisCompiler:
+    def __init__(self, root: Expr, table: ibis.Table) -> None:
+        self.root = root
+        self.table = table
+        self.columns: tuple[str, ...] = tuple(table.columns)
+
+    def fail(self, reason: str) -> NoReturn:
+        raise _whole_error(to_text(self.root), reason)
+
+    def describe(self, expr: Expr, value: ir.Value) -> str:
+        category = _category(value)
+        word = _CATEGORY_WORDS.get(category, category)
+        return f"{_clip(to_text(expr))} ({word}, {value.type()})"
+
+    def need(self, expr: Expr, value: ir.Value, categories: tuple[str, ...], what: str) -> None:
+        if _category(value) not in categories:
+            self.fail(f"{what}, got {self.describe(expr, value)}")
+
+    def compile(self, expr: Expr) -> ir.Value:
+        match expr:
+            case Number(value=value):
+                return ibis.literal(value, type="int64" if isinstance(value, int) else "float64")
+            case String(value=value):
+                return ibis.literal(value, type="string")
+            case Boolean(value=value):
+                return ibis.literal(value, type="boolean")
+            case Null():
+                return ibis.null()
+            case Name(name=name):
+                return self.column(name)
+            case Neg(operand=operand):
+                value = self.compile(operand)
+                self.need(operand, value, ("number",), '"-" needs a number')
+                return -value
+            case Not(operand=operand):
+                value = self.compile(operand)
+                self.need(operand, value, ("boolean",), '"not" needs a true/false value')
+                return ~value
+            case Logical(op=op, left=left, right=right):
+                lv, rv = self.compile(left), self.compile(right)
+                for side, value in ((left, lv), (right, rv)):
+                    self.need(side, value, ("boolean",), f'"{op}" needs true/false values')
+                return (lv & rv) if op == "and" else (lv | rv)
+            case Compare(op=op, left=left, right=right):
+                return self.comparison(op, left, right)
+            case Arithmetic(op=op, left=left, right=right):
+                lv, rv = self.compile(left), self.compile(right)
+                for side, value in ((left, lv), (right, rv)):
+                    self.need(side, value, ("number",), f'"{op}" needs numbers')
+                if op == "+":
+                    return lv + rv
+                if op == "-":
+                    return lv - rv
+                if op == "*":
+                    return lv * rv
+                # Float division everywhere (integer division truncates on some engines) and
+                # null instead of an error or infinity for a zero divisor.
+                return lv.cast("float64") / rv.cast("float64").nullif(0)
+            case Contains(text=text, part=part):
+                tv, pv = self.compile(text), self.compile(part)
+                for side, value in ((text, tv), (part, pv)):
+                    self.need(side, value, ("text",), '"contains" needs text')
+                return tv.contains(pv)
+            case In(operand=operand, values=values, negated=negated):
+                value = self.compile(operand)
+                wanted = "number" if isinstance(values[0], Number) else "text"
+                keyword = "not in" if negated else "in"
+                holds = "numbers" if wanted == "number" else "text"
+                self.need(
+                    operand, value, (wanted,), f'"{keyword}" with a list of {holds} needs {holds}'
+                )
+                items = [v.value for v in values]
+                return value.notin(items) if negated else value.isin(items)
+            case Call(func=func, args=args):
+                return self.call(func, args)
+            case _:
+                raise TypeError(f"not an expression node: {expr!r}")
+
+    def column(self, name: str) -> ir.Value:
+        if name in self.columns:
+            return self.table[name]
+        same_case = [c for c in self.columns if c.lower() == name.lower()]
+        close = same_case + [
+            c for c in difflib.get_close_matches(name, self.columns, n=3) if c not in same_case
+        ]
+        if close:
+            quoted = [f'"{c}"' for c in close[:3]]
+            options = (
+                quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+            )
+            self.fail(f'unknown feature "{name}"; did you mean {options}?')
+        known = ", ".join(sorted(self.columns)[:10]) + (", …" if len(self.columns) > 10 else "")
+        self.fail(f'unknown feature "{name}"; no feature has a similar name (known: {known})')
+
+    def comparison(self, op: CompareOp, left: Expr, right: Expr) -> ir.Value:
+        lv, rv = self.compile(left), self.compile(right)
+        lc, rc = _category(lv), _category(rv)
+        if op in _ORDER_OPS:
+            for side, value in ((left, lv), (right, rv)):
+                self.need(
+                    side, value, ("number", "date", "timestamp"), f'"{op}" needs numbers or dates'
+                )
+        if lc != rc:
+            self.fail(
+                f'"{op}" cannot compare {self.describe(left, lv)} with {self.describe(right, rv)}'
+            )
+        return _COMPARE_FUNCTIONS[op](lv, rv)
+
+    def call(self, func: FunctionName, args: tuple[Expr, ...]) -> ir.Value:
+        values = [self.compile(a) for a in args]
+        if func in ("is_null", "not_null"):
+            return _null_test(values[0], negated=func == "not_null")
+        if func == "coalesce":
+            categories = {_category(v) for v in values} - {"null"}
+            if len(categories) > 1:
+                shown = " and ".join(self.describe(a, v) for a, v in zip(args, values, strict=True))
+                self.fail(f"coalesce() needs values of one kind, got {shown}")
+            return ibis.coalesce(*values)
+        for arg, value in zip(args, values, strict=True):
+            self.need(arg, value, ("number",), f"{func}() needs numbers")
+        if func == "abs":
+            return values[0].abs()
+        # LEAST/GREATEST skip nulls on DuckDB, PostgreSQL and Spark alike.
+        return ibis.least(*values) if func == "min" else ibis.greatest(*values)
+
+
+def to_ibis(expr: Expr, table: ibis.Table) -> ir.Value:
+    """Compile a rule to an Ibis expression over ``table``'s columns.
+
+    A boolean result has its unknowns turned into false (see the module docstring), so it
+    can go straight into ``filter`` or ``ibis.cases``. Unknown features and type mismatches
+    raise `ExpressionError`.
+
+    >>> t = ibis.table({"orders_total": "int64"}, name="features")
+    >>> to_ibis(parse("orders_total >= 2"), t).type()
+    Boolean(nullable=True)
+    """
+    value = _IbisCompiler(expr, table).compile(expr)
+    if value.type().is_boolean():
+        value = value.fill_null(False)
+    return value
+
+
+# --- Polars ---------------------------------------------------------------------------------
+
+
+def _polars(expr: Expr) -> pl.Expr:
+    match expr:
+        case Number(value=value):
+            return pl.lit(value, dtype=pl.Int64 if isinstance(value, int) else pl.Float64)
+        case String(value=value):
+            return pl.lit(value, dtype=pl.String)
+        case Boolean(value=value):
+            return pl.lit(value, dtype=pl.Boolean)
+        case Null():
+            return pl.lit(None)
+        case Name(name=name):
+            return pl.col(name)
+        case Neg(operand=operand):
+            return -_polars(operand)
+        case Not(operand=operand):
+            return ~_polars(operand)
+        case Logical(op=op, left=left, right=right):
+            lv, rv = _polars(left), _polars(right)
+            return (lv & rv) if op == "and" else (lv | rv)
+        case Compare(op=op, left=left, right=right):
+            result: pl.Expr = _COMPARE_FUNCTIONS[op](_polars(left), _polars(right))
+            return result
+        case Arithmetic(op=op, left=left, right=right):
+            lv, rv = _polars(left), _polars(right)
+            if op == "+":
+                return lv + rv
+            if op == "-":
+                return lv - rv
+            if op == "*":
+                return lv * rv
+            # The divisor is kept as long as the column: Polars divides by a scalar through
+            # its reciprocal (1.5 / 5 gives 0.30000000000000004), SQL divides exactly.
+            dividend, divisor = lv.cast(pl.Float64), rv.cast(pl.Float64)
+            return dividend / pl.when(dividend.is_not_null() & (divisor != 0)).then(divisor)
+        case Contains(text=text, part=part):
+            return _polars(text).str.contains(_polars(part), literal=True)
+        case In(operand=operand, values=values, negated=negated):
+            # An "or" of equalities: Polars' is_in refuses int/float mixes that SQL IN accepts,
+            # and Kleene "or" gives SQL's null for a null operand.
+            needle = _polars(operand)
+            found = functools.reduce(operator.or_, [needle == _polars(v) for v in values])
+            return ~found if negated else found
+        case Call(func=func, args=args):
+            compiled = [_polars(a) for a in args]
+            if func == "is_null":
+                return compiled[0].is_null()
+            if func == "not_null":
+                return compiled[0].is_not_null()
+            if func == "coalesce":
+                return pl.coalesce(compiled)
+            if func == "abs":
+                return compiled[0].abs()
+            return pl.min_horizontal(compiled) if func == "min" else pl.max_horizontal(compiled)
+        case _:
+            raise TypeError(f"not an expression node: {expr!r}")
+
+
+def to_polars(expr: Expr) -> pl.Expr:
+    """Compile a rule to a Polars expression with the same semantics as `to_ibis`.
+
+    Polars has no table here, so unknowns become false when the rule is known to be
+    boolean from its form; a bare feature name is returned as it is.
+
+    Evaluate it on a ``LazyFrame``: Polars 2.1's eager ``DataFrame.select`` /
+    ``with_columns`` mis-size some mixes of scalars and columns (``0 == coalesce(0, n)``
+    fails with "Series r, length 1 doesn't match the DataFrame height").
+
+    >>> frame = pl.LazyFrame({"x": [1, None]})
+    >>> frame.select(to_polars(parse("x > 0"))).collect()["x"].to_list()
+    [True, False]
+    """
+    result = _polars(expr)
+    if _kind(expr) == "boolean":
+        result = result.fill_null(False)
+    return result
+
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "Arithmetic",
+    "ArithmeticOp",
+    "Boolean",
+    "Call",
+    "Compare",
+    "CompareOp",
+    "Contains",
+    "Expr",
+    "ExpressionError",
+    "FunctionName",
+    "In",
+    "Logical",
+    "LogicalOp",
+    "Name",
+    "Neg",
+    "Not",
+    "Null",
+    "Number",
+    "String",
+    "parse",
+    "to_ibis",
+    "to_polars",
+    "to_text",
+]
