@@ -22,8 +22,16 @@ scheme_app = typer.Typer(
     help="The classification scheme (分级标准): show, validate, publish.", no_args_is_help=True
 )
 engine_app = typer.Typer(help="The analytics engine's columnar copy.", no_args_is_help=True)
+override_app = typer.Typer(
+    help="Manual label overrides (人工指定), with reason and expiry.", no_args_is_help=True
+)
+approvals_app = typer.Typer(
+    help="Downgrades of protected labels waiting for approval (降级审批).", no_args_is_help=True
+)
 app.add_typer(scheme_app, name="scheme")
 app.add_typer(engine_app, name="engine")
+app.add_typer(override_app, name="override")
+app.add_typer(approvals_app, name="approvals")
 
 AsOfOpt = Annotated[
     str | None,
@@ -487,6 +495,168 @@ def engine_rebuild(as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> Non
             f"Rebuilt / 已重建 {sum(report.rows.values()):,} rows in "
             f"{report.seconds:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in report.rows.items())
         )
+
+
+@override_app.command(
+    "set",
+    epilog="Example: tierwise override set C0001 value_tier A --reason "
+    '"strategic account" --expires 2025-12-31',
+)
+def override_set(
+    customer_id: Annotated[str, typer.Argument(help="The customer's id.")],
+    dimension: Annotated[str, typer.Argument(help="e.g. value_tier")],
+    label: Annotated[str, typer.Argument(help="A label key of that dimension, e.g. A")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the history and audit log).")],
+    expires: Annotated[
+        Optional[str], typer.Option(help="Last day in force is the day before (YYYY-MM-DD).")
+    ] = None,  # noqa: UP045
+    actor: Annotated[str, typer.Option(help="Who decided.")] = "cli",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Fix a customer's label in one dimension; it applies from the next classification."""
+    from tierwise.classify import set_override
+
+    expires_at = None
+    if expires:
+        try:
+            expires_at = date.fromisoformat(expires)
+        except ValueError:
+            raise DataError(f"--expires {expires!r} is not a date (YYYY-MM-DD).") from None
+    store = pipeline.open_store(_settings(data_dir))
+    try:
+        with store.begin() as conn:
+            set_override(
+                conn,
+                customer_id=customer_id,
+                dimension=dimension,
+                label=label,
+                reason=reason,
+                actor=actor,
+                expires_at=expires_at,
+            )
+    finally:
+        store.dispose()
+    console.print(f"{customer_id} {dimension} → {label} (override / 人工指定)")
+
+
+@override_app.command("revoke", epilog="Example: tierwise override revoke C0001 value_tier")
+def override_revoke(
+    customer_id: Annotated[str, typer.Argument(help="The customer's id.")],
+    dimension: Annotated[str, typer.Argument(help="e.g. value_tier")],
+    actor: Annotated[str, typer.Option(help="Who decided.")] = "cli",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """End an override; the scheme decides again from the next classification."""
+    from tierwise.classify import revoke_override
+
+    store = pipeline.open_store(_settings(data_dir))
+    try:
+        with store.begin() as conn:
+            revoke_override(conn, customer_id=customer_id, dimension=dimension, actor=actor)
+    finally:
+        store.dispose()
+    console.print(f"{customer_id} {dimension}: override revoked / 已撤销人工指定")
+
+
+@override_app.command("list", epilog="Example: tierwise override list --json")
+def override_list(as_json: JsonOpt = False, data_dir: DataDirOpt = None) -> None:
+    """Overrides in force."""
+    from tierwise.classify import list_overrides
+
+    store = pipeline.open_store(_settings(data_dir))
+    try:
+        with store.connect() as conn:
+            rows = list_overrides(conn)
+    finally:
+        store.dispose()
+    if as_json:
+        _dump(rows)
+        return
+    table = Table(title_justify="left")
+    for col in ("customer", "dimension", "label", "reason", "by", "expires"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["customer_id"],
+            r["dimension"],
+            r["label"],
+            r["reason"],
+            r["actor"],
+            str(r["expires_at"] or "—"),
+        )
+    console.print(table)
+
+
+@approvals_app.command("list", epilog="Example: tierwise approvals list")
+def approvals_list(
+    state: Annotated[str, typer.Option(help="pending, approved or rejected.")] = "pending",
+    as_json: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Downgrades of protected labels and their state."""
+    from tierwise.classify import list_pending
+
+    store = pipeline.open_store(_settings(data_dir))
+    try:
+        with store.connect() as conn:
+            rows = list_pending(conn, state=state)
+    finally:
+        store.dispose()
+    if as_json:
+        _dump(rows)
+        return
+    table = Table(title_justify="left")
+    for col in ("id", "customer", "name", "dimension", "from → to", "since"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["customer_id"],
+            r["name"] or "",
+            r["dimension"],
+            f"{r['from_label']} → {r['to_label']}",
+            str(r["created_at"])[:10],
+        )
+    console.print(table)
+
+
+def _decide(
+    pending_id: int, approve: bool, actor: str, note: str | None, data_dir: Path | None
+) -> None:
+    from tierwise.classify import decide_pending
+
+    store = pipeline.open_store(_settings(data_dir))
+    try:
+        with store.begin() as conn:
+            decide_pending(conn, pending_id=pending_id, approve=approve, actor=actor, note=note)
+    finally:
+        store.dispose()
+    word = "approved / 已批准" if approve else "rejected / 已驳回"
+    console.print(f"Request {pending_id} {word}; applies at the next classification.")
+
+
+@approvals_app.command("approve", epilog="Example: tierwise approvals approve 12 --actor lily")
+def approvals_approve(
+    pending_id: Annotated[int, typer.Argument(help="The request id (approvals list).")],
+    actor: Annotated[str, typer.Option(help="Who decided.")] = "cli",
+    note: Annotated[Optional[str], typer.Option(help="Why.")] = None,  # noqa: UP045
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Let a protected customer's downgrade happen at the next classification."""
+    _decide(pending_id, True, actor, note, data_dir)
+
+
+@approvals_app.command(
+    "reject", epilog="Example: tierwise approvals reject 12 --note 'renewal due'"
+)
+def approvals_reject(
+    pending_id: Annotated[int, typer.Argument(help="The request id (approvals list).")],
+    actor: Annotated[str, typer.Option(help="Who decided.")] = "cli",
+    note: Annotated[Optional[str], typer.Option(help="Why.")] = None,  # noqa: UP045
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Keep the protected label; the same downgrade is not asked again."""
+    _decide(pending_id, False, actor, note, data_dir)
 
 
 __all__ = ["classify", "engine_rebuild", "explain", "history", "preview"]

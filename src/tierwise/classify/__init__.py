@@ -2,6 +2,13 @@
 
 from tierwise.classify._compile import compile_scheme
 from tierwise.classify._explain import explain_row
+from tierwise.classify._manage import (
+    decide_pending,
+    list_overrides,
+    list_pending,
+    revoke_override,
+    set_override,
+)
 from tierwise.classify._post import Outcome, Prior, settle
 from tierwise.classify._run import RunResult, run
 from tierwise.classify._service import (
@@ -21,10 +28,15 @@ __all__ = [
     "compare",
     "compile_scheme",
     "customer_history",
+    "decide_pending",
     "explain_customer",
     "explain_row",
+    "list_overrides",
+    "list_pending",
     "preview_store",
     "published_counts",
+    "revoke_override",
     "run",
+    "set_override",
     "settle",
 ]

@@ -252,7 +252,9 @@ def settle(scheme: Scheme, result: pl.DataFrame, prior: Prior, as_of: date) -> O
     pending_out: list[pl.DataFrame] = []
     applied: list[int] = []
     wide = result.select("customer_pk")
-    for name, dim in scheme.dimensions.items():
+    # grids combine the final labels of other dimensions, so they come last
+    ordered = sorted(scheme.dimensions.items(), key=lambda kv: isinstance(kv[1], GridDimension))
+    for name, dim in ordered:
         if isinstance(dim, GridDimension):
             part = _grid(dim, name, wide, as_of)
         elif isinstance(dim, _Ordered) and dim.hysteresis and prior.labels.height:

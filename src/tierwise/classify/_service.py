@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from tierwise.classify import _store
 from tierwise.classify._explain import explain_row
+from tierwise.classify._post import Prior
 from tierwise.classify._run import RunResult, run
 from tierwise.engine import connect
 from tierwise.errors import NotFoundError
@@ -102,15 +103,27 @@ def preview_store(
         version = _store.current_scheme(conn)
         prior = _store.load_prior(conn, as_of=as_of)
     analytics = connect(settings, store, engine=engine)
-    draft = run(analytics, scheme, as_of=as_of, prior=prior)
-    base = run(analytics, version.scheme, as_of=as_of, prior=prior)
+    # the standards compared as such (overrides stay; hysteresis and approvals set aside)...
+    standing = Prior(overrides=prior.overrides)
+    draft = run(analytics, scheme, as_of=as_of, prior=standing)
+    base = run(analytics, version.scheme, as_of=as_of, prior=standing)
+    # ...and what publishing would do today, with them
+    effect = run(analytics, scheme, as_of=as_of, prior=prior)
+    held = effect.labels.filter(pl.col("source").is_in(["hysteresis", "pending"]))
     return compare(
         draft, base, scheme=scheme, published=version.scheme, downgrades_limit=downgrades_limit
     ) | {
         "as_of": as_of.isoformat(),
         "published_version": version.version,
         "engine": analytics.engine,
+        "held_by_hysteresis": _per_dimension(held.filter(pl.col("source") == "hysteresis")),
+        "would_wait_for_approval": _per_dimension(held.filter(pl.col("source") == "pending")),
     }
+
+
+def _per_dimension(frame: pl.DataFrame) -> dict[str, int]:
+    counts = frame.group_by("dimension").len().sort("dimension")
+    return {str(k): int(v) for k, v in counts.iter_rows()}
 
 
 def compare(
@@ -257,8 +270,8 @@ def published_counts(store: sa.Engine) -> dict[str, dict[str, int]]:
             .group_by(labels.c.dimension, labels.c.label)
         )
         out: dict[str, dict[str, int]] = {}
-        for dim, label, n in conn.execute(q).tuples():
-            out.setdefault(str(dim), {})[str(label)] = int(n)
+        for row in conn.execute(q):
+            out.setdefault(str(row[0]), {})[str(row[1])] = int(row[2])
         return out
 
 

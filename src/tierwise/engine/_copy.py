@@ -16,6 +16,7 @@ harmless.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,21 +24,21 @@ from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from tierwise.engine._schema import ANALYTIC, STORE_SOURCE
+from tierwise.store.tables import utcnow
 
 WATERMARK_MARGIN: Final = timedelta(seconds=2)
-_SENTINEL_VALUES: Final = {
-    "BIGINT": "0",
-    "INTEGER": "0",
-    "DOUBLE": "0.5",
-    "BOOLEAN": "0",
-    "VARCHAR": "''",
-    "DATE": "''",
-    "TIMESTAMP": "''",
-}
+READ_BATCH: Final = 200_000
+
+
+def _array(values: tuple[Any, ...]) -> pa.Array:
+    """One column of a batch; an all-NULL column stays untyped (DuckDB casts it)."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed Python types in a messy column
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 @dataclass
@@ -76,46 +77,32 @@ class AnalyticCopy:
 
     # -- reading the store ----------------------------------------------------------------
     def _read(
-        self, table: str, *, since: datetime | None = None, ids: list[int] | None = None
-    ) -> pa.Table:
-        """Analytic columns of ``table``: all rows, rows updated since a time, or given ids."""
+        self,
+        table: str,
+        *,
+        since: datetime | None = None,
+        strict: bool = False,
+        ids: list[int] | None = None,
+    ) -> Iterator[pa.Table]:
+        """Analytic columns of ``table`` in batches: all rows, rows updated since, or ids.
+
+        Read through the store's own driver: a second SQLite library in the process (ADBC's,
+        say) would share the database file but not its POSIX locks, and corrupt WAL state.
+        """
         sqlite = self.store.dialect.name == "sqlite"
         where, params = "", {}
         if since is not None:
-            where = "WHERE updated_at >= ?" if sqlite else "WHERE updated_at >= :since"
+            where = f"WHERE updated_at {'>' if strict else '>='} :since"
             params = {"since": since.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else since}
         elif ids is not None:
             where = f"WHERE id IN ({', '.join(str(int(i)) for i in ids)})"
-        if sqlite:
-            return self._read_sqlite(table, where, tuple(params.values()))
         sql = f'SELECT {_select(table)} FROM "{table}" {where}'  # noqa: S608 - names from ANALYTIC
-        with self.store.connect() as conn:
-            rows = conn.execute(sa.text(sql), params).fetchall()
         names = [c for c, _ in ANALYTIC[table]]
-        return pa.table(
-            {
-                n: pa.array([r[i] for r in rows]) if rows else pa.array([], pa.null())
-                for i, n in enumerate(names)
-            }
-        )
-
-    def _read_sqlite(self, table: str, where: str, params: tuple[Any, ...]) -> pa.Table:
-        import adbc_driver_sqlite.dbapi as adbc
-
-        # ADBC infers each column's type from the first row it reads and fails on a later
-        # mismatch (NULLs first, text later); a typed first row fixes the types
-        sentinel = ", ".join(f'{_SENTINEL_VALUES[t]} AS "{c}"' for c, t in ANALYTIC[table])
-        sql = (
-            f"SELECT 1 AS _sentinel, {sentinel} UNION ALL "  # noqa: S608 - names from ANALYTIC
-            f'SELECT 0, {_select(table)} FROM "{table}" {where}'
-        )
-        database = self.store.url.database
-        assert database is not None
-        with adbc.connect(database) as conn, conn.cursor() as cur:
-            cur.execute(sql, params)
-            result = cur.fetch_arrow_table()
-        mask = pc.equal(result.column("_sentinel"), 0)
-        return result.filter(mask).drop_columns(["_sentinel"])
+        with self.store.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(sa.text(sql), params)
+            while rows := result.fetchmany(READ_BATCH):
+                columns = list(zip(*rows, strict=True))
+                yield pa.table({n: _array(columns[i]) for i, n in enumerate(names)})
 
     def _store_state(self, table: str) -> tuple[int, datetime | None]:
         with self.store.connect() as conn:
@@ -131,6 +118,20 @@ class AnalyticCopy:
         db.execute(f'CREATE OR REPLACE TABLE "{table}" ({cols})')
 
     def _upsert(
+        self,
+        db: duckdb.DuckDBPyConnection,
+        table: str,
+        batches: Iterator[pa.Table],
+        replace_ids: bool,
+    ) -> int:
+        """Write each batch into the copy (after deleting its ids if asked); rows written."""
+        total = 0
+        for data in batches:
+            self._upsert_one(db, table, data, replace_ids)
+            total += data.num_rows
+        return total
+
+    def _upsert_one(
         self, db: duckdb.DuckDBPyConnection, table: str, data: pa.Table, replace_ids: bool
     ) -> None:
         casts = ", ".join(
@@ -152,42 +153,62 @@ class AnalyticCopy:
         with self.connect() as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS _sync (tbl VARCHAR PRIMARY KEY, "
-                "watermark TIMESTAMP, store_url VARCHAR, in_flight TIMESTAMP)"
+                "watermark TIMESTAMP, store_url VARCHAR, in_flight TIMESTAMP, synced_at TIMESTAMP)"
             )
             in_flight = self._oldest_running_job()
+            synced_at = utcnow()
             url = self.store.url.render_as_string(hide_password=True)
             for table in ANALYTIC:
                 state = db.execute(
-                    "SELECT watermark, store_url, in_flight FROM _sync WHERE tbl = ?", [table]
+                    "SELECT watermark, store_url, in_flight, synced_at FROM _sync WHERE tbl = ?",
+                    [table],
                 ).fetchone()
                 fresh = rebuild or state is None or state[1] != url or not self._has(db, table)
                 count, top = self._store_state(table)
                 db.execute("BEGIN")
                 if fresh:
                     self._create(db, table)
-                    data = self._read(table)
-                    self._upsert(db, table, data, replace_ids=False)
+                    read = self._upsert(db, table, self._read(table), replace_ids=False)
                     report.rebuilt = report.rebuilt or state is not None
                 else:
                     assert state is not None
-                    mark = state[0]
+                    mark, read = state[0], 0
                     if top is not None and (mark is None or top > mark):
-                        since = (mark - WATERMARK_MARGIN) if mark is not None else datetime.min
-                        if state[2] is not None:  # a job was writing during the last sync
-                            since = min(since, state[2] - WATERMARK_MARGIN)
-                        data = self._read(table, since=since)
-                        self._upsert(db, table, data, replace_ids=True)
-                    else:
-                        data = pa.table({})
-                report.read[table] = data.num_rows
+                        since, strict = self._since(mark, state[2], state[3])
+                        read = self._upsert(
+                            db,
+                            table,
+                            self._read(table, since=since, strict=strict),
+                            replace_ids=True,
+                        )
+                report.read[table] = read
                 report.deleted[table] = self._reconcile(db, table, count)
                 db.execute(
-                    "INSERT OR REPLACE INTO _sync VALUES (?, ?, ?, ?)", [table, top, url, in_flight]
+                    "INSERT OR REPLACE INTO _sync VALUES (?, ?, ?, ?, ?)",
+                    [table, top, url, in_flight, synced_at],
                 )
                 db.execute("COMMIT")
                 report.rows[table] = count
         report.seconds = time.monotonic() - started
         return report
+
+    @staticmethod
+    def _since(
+        mark: datetime | None, in_flight: datetime | None, synced_at: datetime | None
+    ) -> tuple[datetime, bool]:
+        """Where to read from, and whether strictly after it.
+
+        Strictly after the watermark when the last sync saw no writer that could still commit
+        older rows: no running job, and the watermark older than the margin at sync time.
+        """
+        if mark is None:
+            return datetime.min, False
+        if in_flight is None and synced_at is not None and synced_at - mark > WATERMARK_MARGIN:
+            return mark, True
+        since = mark - WATERMARK_MARGIN
+        if in_flight is not None:
+            since = min(since, in_flight - WATERMARK_MARGIN)
+        return since, False
 
     def _oldest_running_job(self) -> datetime | None:
         with self.store.connect() as conn:

@@ -1110,10 +1110,12 @@ def _polars(expr: Expr) -> pl.Expr:
                 return lv - rv
             if op == "*":
                 return lv * rv
-            # The divisor is kept as long as the column: Polars divides by a scalar through
-            # its reciprocal (1.5 / 5 gives 0.30000000000000004), SQL divides exactly.
             dividend, divisor = lv.cast(pl.Float64), rv.cast(pl.Float64)
-            return dividend / pl.when(dividend.is_not_null() & (divisor != 0)).then(divisor)
+            # Polars divides a column by a scalar through its reciprocal (x / 5 gives
+            # 0.30000000000000004 for 1.5; pola-rs/polars#23741) while SQL divides exactly,
+            # so the divisor is made as long as the dividend by adding a column of zeros.
+            zeros = dividend.is_null().cast(pl.Float64) * 0
+            return dividend / (pl.when(divisor != 0).then(divisor) + zeros)
         case Contains(text=text, part=part):
             return _polars(text).str.contains(_polars(part), literal=True)
         case In(operand=operand, values=values, negated=negated):

@@ -309,15 +309,15 @@ class Scheme(_Model):
         return value
 
     @model_validator(mode="after")
-    def _grids_refer_backwards(self) -> Scheme:
-        names = list(self.dimensions)
-        for i, (name, dim) in enumerate(self.dimensions.items()):
+    def _grids_refer_to_dimensions(self) -> Scheme:
+        for name, dim in self.dimensions.items():
             if isinstance(dim, GridDimension):
                 for ref in (dim.rows, dim.columns):
-                    if ref not in names[:i]:
+                    target = self.dimensions.get(ref)
+                    if target is None or isinstance(target, GridDimension):
                         raise ValueError(
-                            f"{name}: grid refers to {ref!r}, which must be a "
-                            "dimension listed before it"
+                            f"{name}: grid refers to {ref!r}, which must be another "
+                            "dimension of this scheme (not a grid)"
                         )
         return self
 
