@@ -327,6 +327,9 @@ def demo(
     for key, value in summary.items():
         table.add_row(key, f"{value:,}")
     console.print(table)
+    from tierwise import cli_classify
+
+    cli_classify.classify_demo(settings, language)
     if result.admin_password:
         console.print(
             f"[bold green]Admin / 管理员: {result.admin_username} / {result.admin_password}[/]"

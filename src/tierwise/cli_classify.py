@@ -177,6 +177,27 @@ def classify(
     )
 
 
+def classify_demo(settings: Any, lang: str) -> None:
+    """`tierwise demo`'s last step: classify as of the demo data's last order day."""
+    from tierwise.classify import classify_store
+    from tierwise.classify._service import last_order_day
+
+    store = pipeline.open_store(settings)
+    try:
+        as_of = last_order_day(store)
+        with console.status("classifying / 分级中…", spinner="dots"):
+            data = classify_store(settings, store, as_of=as_of, actor="demo")
+    finally:
+        store.dispose()
+    _print_distribution(
+        data["dimensions"],
+        _published_scheme(settings),
+        lang,
+        f"Classification / 客户分级 · as of {data['as_of']} · "
+        f"{data['customers']:,} customers · {data['timings']['total']:.1f} s",
+    )
+
+
 def result_scheme(path: Path | None) -> Any:
     from tierwise.scheme._io import default_scheme, load_scheme
 
@@ -508,8 +529,8 @@ def override_set(
     label: Annotated[str, typer.Argument(help="A label key of that dimension, e.g. A")],
     reason: Annotated[str, typer.Option(help="Why (kept in the history and audit log).")],
     expires: Annotated[
-        Optional[str], typer.Option(help="Last day in force is the day before (YYYY-MM-DD).")
-    ] = None,  # noqa: UP045
+        str | None, typer.Option(help="Last day in force is the day before (YYYY-MM-DD).")
+    ] = None,
     actor: Annotated[str, typer.Option(help="Who decided.")] = "cli",
     data_dir: DataDirOpt = None,
 ) -> None:

@@ -1,7 +1,16 @@
-"""Features + scheme → labels with explanations; snapshots, change events, history, preview."""
+"""Features + scheme → labels with explanations; snapshots, change events, history, preview.
+
+The package is also the analysts' entry point: ``tierwise.classify(orders=..., customers=...)``
+classifies files or DataFrames with no store (``tierwise.classify.classify_files``).
+"""
+
+import sys
+import types
+from typing import Any
 
 from tierwise.classify._compile import compile_scheme
 from tierwise.classify._explain import explain_row
+from tierwise.classify._files import classify as classify_files
 from tierwise.classify._manage import (
     decide_pending,
     list_overrides,
@@ -24,6 +33,7 @@ __all__ = [
     "Outcome",
     "Prior",
     "RunResult",
+    "classify_files",
     "classify_store",
     "compare",
     "compile_scheme",
@@ -40,3 +50,13 @@ __all__ = [
     "set_override",
     "settle",
 ]
+
+
+class _Callable(types.ModuleType):
+    """Calling the package classifies files or frames: ``tierwise.classify(orders=...)``."""
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return classify_files(**kwargs)
+
+
+sys.modules[__name__].__class__ = _Callable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -23,6 +23,19 @@ from tierwise.store.tables import customers, labels
 
 def _today() -> date:
     return date.today()
+
+
+def last_order_day(store: sa.Engine) -> date:
+    """The day of the latest order in the store (today if there is none)."""
+    from tierwise.store.tables import orders
+
+    with store.connect() as conn:
+        value = conn.scalar(sa.select(sa.func.max(orders.c.ordered_at)))
+    if value is None:
+        return _today()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.date() if isinstance(value, datetime) else _today()
 
 
 def classify_store(

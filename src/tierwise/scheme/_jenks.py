@@ -20,7 +20,7 @@ from tierwise.errors import DataError
 MAX_DISTINCT: Final = 10_000
 # Partitions whose costs differ by less than this share of the data's spread are tied; float
 # rounding must not decide between them, or equal inputs could give different breaks.
-_TIE_TOLERANCE: Final = 1e-10
+_TIE_TOLERANCE: Final = 1e-12
 
 
 def jenks_breaks(
