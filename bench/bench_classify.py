@@ -523,9 +523,10 @@ def _frame_child(spec: dict[str, Any]) -> dict[str, Any]:
     """Polars or pandas RFM, ``repeats`` times; the last result is written for the checks."""
     fn = _polars_rfm if spec["task"] == "polars" else _pandas_rfm
     as_of = date.fromisoformat(spec["as_of"])
-    seconds, frame = [], None
+    seconds: list[float] = []
+    frame: Any = None
     for _ in range(spec["repeats"]):
-        frame = None
+        frame = None  # let the previous result go before the next run
         s, frame = _timed(lambda: fn(Path(spec["parquet"]), as_of))
         seconds.append(s)
     target = Path(spec["work"]) / f"{spec['task']}.parquet"
@@ -754,7 +755,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ]
     failures: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="classify-", dir=out))
-    base = {"as_of": AS_OF.isoformat(), "duckdb": str(ds.duckdb), "work": str(work)}
+    base: dict[str, Any] = {"as_of": AS_OF.isoformat(), "duckdb": str(ds.duckdb), "work": str(work)}
     base |= {"parquet": str(ds.orders_parquet), "repeats": repeats}
     rows: list[dict[str, Any]] = []
     results: dict[str, Any] = {}

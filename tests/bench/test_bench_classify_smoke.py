@@ -94,11 +94,11 @@ def test_tierwise_rfm_matches_reference_per_customer(quick: Quick) -> None:
         a, b = both.get_column(col).to_numpy(), both.get_column(f"{col}_tw").to_numpy()
         assert abs(a - b).max() <= 1e-6 * max(1.0, float(abs(a).max())), col
     # the data is not degenerate: repeat buyers and real money
-    assert both.get_column("frequency").max() > 3
+    assert (both.get_column("frequency") > 3).any()
     assert both.get_column("monetary_value").sum() > 0
     # NTILE(5): five buckets of (nearly) equal size
-    sizes = ref.group_by("f_score").len().get_column("len")
-    assert sizes.len() == 5 and sizes.max() - sizes.min() <= 1
+    sizes = ref.group_by("f_score").len().get_column("len").to_list()
+    assert len(sizes) == 5 and max(sizes) - min(sizes) <= 1
 
 
 def test_parity_check_catches_a_difference(

@@ -73,7 +73,7 @@ def test_zero_weights_are_ignored() -> None:
 
 def test_order_of_input_does_not_matter() -> None:
     assert jenks_breaks(list(reversed(TOY)), 3) == [3.0, 12.0]
-    assert jenks_breaks(np.array(TOY, dtype=np.int32), np.int64(3)) == [3.0, 12.0]
+    assert jenks_breaks(np.array(TOY, dtype=np.int32), 3) == [3.0, 12.0]
 
 
 def test_a_large_histogram_is_quick_enough() -> None:

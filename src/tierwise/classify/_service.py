@@ -14,7 +14,7 @@ from tierwise.classify import _store
 from tierwise.classify._explain import explain_row
 from tierwise.classify._post import Prior
 from tierwise.classify._run import RunResult, run
-from tierwise.engine import connect
+from tierwise.engine import Analytics, connect
 from tierwise.errors import NotFoundError
 from tierwise.scheme._model import Scheme, _Ordered
 from tierwise.settings import Settings
@@ -53,7 +53,30 @@ def classify_store(
         _store.fail_abandoned(conn)
         version = _store.current_scheme(conn)
         prior = _store.load_prior(conn, as_of=as_of)
-    analytics = connect(settings, store, engine=engine)
+    with connect(settings, store, engine=engine) as analytics:
+        return _classify(
+            settings,
+            store,
+            analytics,
+            as_of=as_of,
+            version=version,
+            prior=prior,
+            actor=actor,
+            started=started,
+        )
+
+
+def _classify(
+    settings: Settings,
+    store: sa.Engine,
+    analytics: Analytics,
+    *,
+    as_of: date,
+    version: _store.SchemeVersion,
+    prior: Prior,
+    actor: str,
+    started: float,
+) -> dict[str, Any]:
     sync_seconds = analytics.sync.seconds if analytics.sync else 0.0
     with store.begin() as conn:
         snapshot_id, job_id = _store.begin_snapshot(
@@ -115,13 +138,13 @@ def preview_store(
     with store.connect() as conn:
         version = _store.current_scheme(conn)
         prior = _store.load_prior(conn, as_of=as_of)
-    analytics = connect(settings, store, engine=engine)
-    # the standards compared as such (overrides stay; hysteresis and approvals set aside)...
-    standing = Prior(overrides=prior.overrides)
-    draft = run(analytics, scheme, as_of=as_of, prior=standing)
-    base = run(analytics, version.scheme, as_of=as_of, prior=standing)
-    # ...and what publishing would do today, with them
-    effect = run(analytics, scheme, as_of=as_of, prior=prior)
+    with connect(settings, store, engine=engine) as analytics:
+        # the standards compared as such (overrides stay; hysteresis and approvals aside)...
+        standing = Prior(overrides=prior.overrides)
+        draft = run(analytics, scheme, as_of=as_of, prior=standing)
+        base = run(analytics, version.scheme, as_of=as_of, prior=standing)
+        # ...and what publishing would do today, with them
+        effect = run(analytics, scheme, as_of=as_of, prior=prior)
     held = effect.labels.filter(pl.col("source").is_in(["hysteresis", "pending"]))
     return compare(
         draft, base, scheme=scheme, published=version.scheme, downgrades_limit=downgrades_limit
@@ -243,7 +266,8 @@ def explain_customer(
         version = _store.current_scheme(conn)
         prior = _store.load_prior(conn, as_of=as_of or _today())
     day = as_of or _today()
-    result = run(connect(settings, store, engine=engine), version.scheme, as_of=day, prior=prior)
+    with connect(settings, store, engine=engine) as analytics:
+        result = run(analytics, version.scheme, as_of=day, prior=prior)
     row = result.features.filter(pl.col("customer_pk") == pk)
     if row.height == 0:
         raise NotFoundError(f'Customer "{customer_id}" did not exist yet on {day}.')

@@ -37,6 +37,20 @@ class Analytics:
     def table(self, name: str) -> ibis.Table:
         return self.tables[name]
 
+    def close(self) -> None:
+        """Release the engine's connection (DuckDB's file lock; a PostgreSQL connection).
+
+        A Spark session is shared by the process and stays up.
+        """
+        if self.engine != "spark":
+            self.backend.disconnect()
+
+    def __enter__(self) -> Analytics:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _check(engine: str) -> EngineName:
     if engine not in ENGINES:

@@ -257,7 +257,10 @@ def _whole_error(text: str, reason: str) -> ExpressionError:
 
 
 def _too_deep() -> str:
-    return f"the expression is nested too deeply (more than {MAX_DEPTH} levels); split it into simpler rules"
+    return (
+        f"the expression is nested too deeply (more than {MAX_DEPTH} levels); "
+        "split it into simpler rules"
+    )
 
 
 # --- tokens ---------------------------------------------------------------------------------
