@@ -48,6 +48,7 @@ PUBLIC: dict[str, set[str]] = {
         "validate_scheme",
     },
     "tierwise.classify": {
+        "ModelOutput",
         "Outcome",
         "Prior",
         "RunResult",
@@ -63,6 +64,8 @@ PUBLIC: dict[str, set[str]] = {
         "list_pending",
         "preview_store",
         "published_counts",
+        "register_model",
+        "registered_models",
         "revoke_override",
         "run",
         "set_override",

@@ -241,3 +241,36 @@ def test_same_inputs_same_hash(toy: Any) -> None:
     second = run(toy, default_scheme(), as_of=AS_OF)
     assert first.result_hash() == second.result_hash()
     assert first.labels.equals(second.labels)
+
+
+def test_model_methods_plug_in(toy: Any) -> None:
+    import ibis
+
+    from tierwise.classify import ModelOutput, register_model
+
+    def big_spender(t: Any, dim: Any) -> ModelOutput:
+        cut = dim.params["cut"]
+        label = ibis.cases(
+            (t.purchase_days == 0, ibis.null("string")),
+            (t.monetary_total >= cut, "big"),
+            else_="small",
+        )
+        return ModelOutput(label=label, score=t.monetary_total / cut)
+
+    register_model("toy_big_spender", big_spender)
+    scheme = _scheme("""    method: model
+    model: toy_big_spender
+    params: {cut: 800}
+    labels: [{key: small, zh: 小, en: Small}, {key: big, zh: 大, en: Big}]
+""")
+    result = run(toy, scheme, as_of=AS_OF)
+    got = {r["customer_id"]: (r["d"], r["d_score"]) for r in result.wide().iter_rows(named=True)}
+    assert got["C1"] == ("small", 650 / 800)
+    assert got["C2"] == ("big", 1000 / 800)
+    assert got["C3"][0] == "insufficient"
+    missing = _scheme("""    method: model
+    model: no_such_model
+    labels: [{key: a, zh: a, en: a}]
+""")
+    with pytest.raises(SchemeError, match="model 'no_such_model' is not available"):
+        run(toy, missing, as_of=AS_OF)

@@ -18,6 +18,7 @@ from tierwise.classify._manage import (
     revoke_override,
     set_override,
 )
+from tierwise.classify._models import ModelOutput, register_model, registered_models
 from tierwise.classify._post import Outcome, Prior, settle
 from tierwise.classify._run import RunResult, run
 from tierwise.classify._service import (
@@ -30,6 +31,7 @@ from tierwise.classify._service import (
 )
 
 __all__ = [
+    "ModelOutput",
     "Outcome",
     "Prior",
     "RunResult",
@@ -45,6 +47,8 @@ __all__ = [
     "list_pending",
     "preview_store",
     "published_counts",
+    "register_model",
+    "registered_models",
     "revoke_override",
     "run",
     "set_override",

@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 import numpy as np
 import polars as pl
 
+from tierwise.classify._models import model_method
 from tierwise.errors import SchemeError
 from tierwise.scheme._expr import parse, to_ibis
 from tierwise.scheme._jenks import jenks_breaks
@@ -36,6 +37,8 @@ from tierwise.scheme._model import (
 QUINTILES = (0.2, 0.4, 0.6, 0.8)
 JENKS_BINS = 1000
 OVERLAP = "__overlap__"
+#: a model answered with a label key the scheme does not list
+OVERLAP_MODEL = "__unknown_model_label__"
 
 Executor = Callable[[ir.Table], pl.DataFrame]
 
@@ -200,10 +203,10 @@ class _Compiler:
         elif isinstance(dim, MappingDimension):
             self._require(t, dim.feature, f"{where}.feature")
         elif isinstance(dim, ModelDimension):
-            raise SchemeError(
-                f"Scheme error at {where}.method: model {dim.model!r} is not "
-                "available (model-based methods arrive with tierwise.models)."
-            )
+            output = model_method(dim.model, where)(t, dim)
+            cols[f"{name}__model"] = output.label
+            if output.score is not None:
+                cols[score_col(name)] = output.score.cast("float64")
         return cols
 
     # -- stage 2 -----------------------------------------------------------------------------
@@ -306,6 +309,10 @@ class _Compiler:
                 if cases
                 else ibis.literal(dim.otherwise)
             }
+        if isinstance(dim, ModelDimension):
+            value = t[f"{name}__model"]
+            known = ibis.ifelse(value.isin(dim.keys()), value, OVERLAP_MODEL)
+            return {label_col(name): ibis.ifelse(value.isnull(), ibis.null("string"), known)}
         return {}  # grids are combined from final labels in _post
 
 

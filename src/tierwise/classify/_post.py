@@ -11,9 +11,16 @@ from datetime import date
 
 import polars as pl
 
-from tierwise.classify._compile import OVERLAP, down_col, label_col, score_col
+from tierwise.classify._compile import OVERLAP, OVERLAP_MODEL, down_col, label_col, score_col
 from tierwise.errors import SchemeError
-from tierwise.scheme._model import INSUFFICIENT, GridDimension, RulesDimension, Scheme, _Ordered
+from tierwise.scheme._model import (
+    INSUFFICIENT,
+    GridDimension,
+    ModelDimension,
+    RulesDimension,
+    Scheme,
+    _Ordered,
+)
 
 LONG_SCHEMA = {
     "customer_pk": pl.Int64,
@@ -80,6 +87,18 @@ def _check_overlaps(scheme: Scheme, result: pl.DataFrame) -> None:
                 f"Scheme error at dimensions.{name}.rules: rules overlap for {bad.height} "
                 f"customer(s) (e.g. {ids}). Make the rules disjoint, or declare "
                 "first_match: true to make their order a priority list."
+            )
+
+
+def _check_model_labels(scheme: Scheme, result: pl.DataFrame) -> None:
+    for name, dim in scheme.dimensions.items():
+        if not isinstance(dim, ModelDimension):
+            continue
+        bad = result.filter(pl.col(label_col(name)) == OVERLAP_MODEL)
+        if bad.height:
+            raise SchemeError(
+                f"Scheme error at dimensions.{name}: model {dim.model!r} gave {bad.height} "
+                f"customer(s) a label that is not listed (listed: {', '.join(dim.keys())})."
             )
 
 
@@ -248,6 +267,7 @@ def _override(part: pl.DataFrame, name: str, prior: Prior) -> pl.DataFrame:
 def settle(scheme: Scheme, result: pl.DataFrame, prior: Prior, as_of: date) -> Outcome:
     """Final labels of every customer and dimension, and what changed since the prior."""
     _check_overlaps(scheme, result)
+    _check_model_labels(scheme, result)
     parts: list[pl.DataFrame] = []
     pending_out: list[pl.DataFrame] = []
     applied: list[int] = []
