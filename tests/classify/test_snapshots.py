@@ -129,7 +129,7 @@ def test_explain_names_the_label_score_and_facts(store: Any) -> None:
     assert tier["reason"].startswith("A Key account: score ")
     assert "0.5×R" in tier["reason"] and "total spend: ¥" in tier["reason"]
     zh = explain_customer(settings, engine, customer_id=customer, lang="zh")
-    assert zh["dimensions"]["value_tier"]["reason"].startswith("A 重点: 得分 ")
+    assert zh["dimensions"]["value_tier"]["reason"].startswith("A 重点：得分 ")
     # on the fly for another date: nothing written
     before = _count(engine, tables.snapshots)
     past = explain_customer(settings, engine, customer_id=customer, as_of=date(2026, 10, 15))

@@ -47,6 +47,10 @@ def fmt_value(name: str, value: Any, *, lang: str, currency: str = "CNY") -> str
     return str(value)
 
 
+def _sep(lang: str) -> str:
+    return "；" if lang == "zh" else "; "
+
+
 def _fact(name: str, row: dict[str, Any], lang: str, currency: str) -> str:
     value = fmt_value(name, row.get(name), lang=lang, currency=currency)
     return (
@@ -72,7 +76,7 @@ def _multi_text(dim: _Dimension, key: str, lang: str) -> str:
 
 def _rule_facts(text: str, row: dict[str, Any], lang: str, currency: str) -> str:
     names = sorted(parse(text).names())
-    return "; ".join(_fact(n, row, lang, currency) for n in names)
+    return _sep(lang).join(_fact(n, row, lang, currency) for n in names)
 
 
 def _reason(
@@ -106,7 +110,7 @@ def _reason(
             terms.append(f"{comp.weight:g}×{symbol}{shown}")
         total = sum(c.weight for c in dim.components)
         formula = " + ".join(terms) + ("" if total == 1 else f" ÷ {total:g}")
-        facts = "; ".join(_fact(c.feature, row, lang, currency) for c in dim.components)
+        facts = _sep(lang).join(_fact(c.feature, row, lang, currency) for c in dim.components)
         shown_score = "?" if score is None else f"{float(score):.2f}"
         cuts = " / ".join(f"{p:g}" for p in (dim.cut.points or []))
         cut_text = (f"，分界 {cuts}" if zh else f", cuts {cuts}") if cuts else ""
@@ -118,7 +122,7 @@ def _reason(
     if isinstance(dim, RFMDimension):
         r, f, m = (row.get(f"{name}__{p}") for p in "rfm")
         fm = None if f is None or m is None else (int(f) + int(m) + 1) // 2
-        facts = "; ".join(
+        facts = _sep(lang).join(
             _fact(n, row, lang, currency) for n in (dim.recency, dim.frequency, dim.monetary)
         )
         return (
@@ -140,7 +144,7 @@ def _reason(
         if dim.first_match:
             hits = hits[:1]
         if not hits:
-            facts = "; ".join(_rule_facts(r.when, row, lang, currency) for r in dim.rules[:1])
+            facts = _sep(lang).join(_rule_facts(r.when, row, lang, currency) for r in dim.rules[:1])
             return (
                 f"没有规则命中，归入默认类别；{facts}"
                 if zh
@@ -206,7 +210,8 @@ def explain_row(
             "score": None if score is None else float(score),
             "source": stored.get("source"),
             "since": since.isoformat() if since else None,
-            "reason": f"{text}: {reason}" + (f" ({note})" if note else ""),
+            "reason": f"{text}{'：' if lang == 'zh' else ': '}{reason}"
+            + (f" ({note})" if note else ""),
         }
     return out
 
