@@ -129,7 +129,9 @@ def build_features(tables: Mapping[str, ir.Table], as_of: date) -> ir.Table:
         ),
     )
     # customers created after the as-of date did not exist yet
-    return t.filter(t.created_day.isnull() | (t.created_day <= cut)).order_by("customer_pk")
+    # unordered: a sort of the wide result costs seconds at a million customers; callers that
+    # need an order ask for it once, at the end
+    return t.filter(t.created_day.isnull() | (t.created_day <= cut))
 
 
 __all__ = ["ATTRIBUTES", "build_features"]
