@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,7 +14,7 @@ from tierwise.classify._compile import Compiled, compile_scheme, label_col, scor
 from tierwise.classify._post import Outcome, Prior, settle
 from tierwise.engine import Analytics
 from tierwise.features import build_features
-from tierwise.ingest._hash import digest
+from tierwise.ingest._hash import set_digest
 from tierwise.scheme._model import Scheme
 
 
@@ -28,6 +27,7 @@ class RunResult:
     outcome: Outcome
     cuts: dict[str, list[float]]
     timings: dict[str, float] = field(default_factory=dict)
+    _hash: str | None = field(default=None, repr=False)
 
     @property
     def labels(self) -> pl.DataFrame:
@@ -57,14 +57,13 @@ class RunResult:
         return out
 
     def result_hash(self) -> str:
-        """Identical for identical inputs and scheme, on every engine."""
-        canon = self.outcome.labels.sort("customer_pk", "dimension").select(
-            "customer_pk", "dimension", "label", pl.col("score").round(6), "source"
-        )
-        if canon.height == 0:
-            return hashlib.sha256(b"").hexdigest()
-        row_digests = digest(canon)
-        return hashlib.sha256("".join(row_digests.to_list()).encode()).hexdigest()
+        """Identical for identical inputs and scheme, on every engine (cached)."""
+        if self._hash is None:
+            canon = self.outcome.labels.select(
+                "customer_pk", "dimension", "label", pl.col("score").round(6), "source"
+            )
+            self._hash = set_digest(canon)
+        return self._hash
 
 
 def _execute(analytics: Analytics, expr: ir.Table) -> pl.DataFrame:

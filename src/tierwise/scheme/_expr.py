@@ -932,8 +932,9 @@ def _category(value: ir.Value) -> str:
 def _null_test(value: ir.Value, *, negated: bool) -> ir.Value:
     if value.type().is_boolean():
         # Ibis 12 renders isnull(~x) as "NOT (x) IS NULL", which SQL reads as
-        # NOT ((x) IS NULL); a CASE keeps any negation inside its own condition.
-        return ibis.cases((value, negated), (~value, negated), else_=not negated)
+        # NOT ((x) IS NULL); a cast puts any negation inside parentheses (int32: PostgreSQL
+        # has no boolean to smallint cast).
+        value = value.cast("int32")
     return value.notnull() if negated else value.isnull()
 
 
@@ -1113,12 +1114,13 @@ def _polars(expr: Expr) -> pl.Expr:
                 return lv - rv
             if op == "*":
                 return lv * rv
-            dividend, divisor = lv.cast(pl.Float64), rv.cast(pl.Float64)
-            # Polars divides a column by a scalar through its reciprocal (x / 5 gives
-            # 0.30000000000000004 for 1.5; pola-rs/polars#23741) while SQL divides exactly,
-            # so the divisor is made as long as the dividend by adding a column of zeros.
-            zeros = dividend.is_null().cast(pl.Float64) * 0
-            return dividend / (pl.when(divisor != 0).then(divisor) + zeros)
+            # Polars divides a column by a scalar through its reciprocal (1.5 / 5 gives
+            # 0.30000000000000004; pola-rs/polars#23741) while SQL divides exactly, so the
+            # divisor is made a column by adding zeros. Each operand appears once: repeating
+            # one would double the expression at every nested division.
+            zeros = pl.int_range(pl.len()).cast(pl.Float64) * 0
+            divisor = rv.cast(pl.Float64).replace(0.0, None) + zeros
+            return lv.cast(pl.Float64) / divisor
         case Contains(text=text, part=part):
             return _polars(text).str.contains(_polars(part), literal=True)
         case In(operand=operand, values=values, negated=negated):
