@@ -100,7 +100,9 @@ def _with_ranks(features: ir.Table, specs: set[tuple[str, bool]]) -> ir.Table:
     joined = base.left_join(ranks, "customer_pk").select(
         base, *[ranks[c] for c in ranks.columns if c != "customer_pk"]
     )
-    return joined.cross_join(counts).cache()
+    ranked = joined.cross_join(counts).cache()
+    base.release()  # the wide features are held once, not twice
+    return ranked
 
 
 def _percent_rank(t: ir.Table, feature: str, higher_is_better: bool) -> ir.FloatingValue:
