@@ -222,3 +222,34 @@ def test_python_api_takes_paths_and_frames(demo: tuple[Path, Path]) -> None:
     result = tierwise.classify(orders=tiny, as_of=date(2024, 6, 30))
     assert result.get_column("customer_id").to_list() == ["X", "Y"]
     assert result.filter(pl.col("customer_id") == "X").get_column("lifecycle").item() == "repeat"
+
+
+def test_engine_rebuild_and_feature_list(demo: tuple[Path, Path]) -> None:
+    data, _ = demo
+    rebuilt = _json(["engine", "rebuild"], data)
+    assert rebuilt["rebuilt"] is True
+    assert rebuilt["rows"]["orders"] == rebuilt["read"]["orders"] > 0
+    features = runner.invoke(app, ["scheme", "features", "--json"])
+    assert features.exit_code == 0
+    listed = json.loads(features.output)
+    assert listed["recency_days"] == {
+        "zh": "距最近下单天数",
+        "en": "days since the last order",
+        "unit": "days",
+    }
+    shown = runner.invoke(app, ["scheme", "features", "--lang", "zh"])
+    assert "累计消费" in shown.output
+
+
+def test_every_command_has_an_example() -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert hasattr(group, "commands")
+    missing = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(command, "commands", None)
+        for sub_name, sub in (subs or {name: command}).items():
+            if not (sub.epilog or "").startswith("Example:"):
+                missing.append(f"{name} {sub_name}" if subs else name)
+    assert missing == []
