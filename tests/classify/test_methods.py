@@ -274,3 +274,24 @@ def test_model_methods_plug_in(toy: Any) -> None:
 """)
     with pytest.raises(SchemeError, match="model 'no_such_model' is not available"):
         run(toy, missing, as_of=AS_OF)
+
+
+def test_a_rule_that_is_not_a_condition_names_its_place(toy: Any) -> None:
+    scheme = _scheme(f"""    method: rules
+    rules:
+      - {{label: high, when: 2 * orders_total}}
+    otherwise: low
+    {LABELS}
+""")
+    with pytest.raises(
+        SchemeError, match=r"at dimensions\.d\.rules\[0\]\.when: '2 \* orders_total' is a"
+    ):
+        _labels(toy, scheme)
+    broken = _scheme(f"""    method: rules
+    rules:
+      - {{label: high, when: orders_total > }}
+    otherwise: low
+    {LABELS}
+""")
+    with pytest.raises(SchemeError, match=r"at dimensions\.d\.rules\[0\]\.when: Expression error"):
+        _labels(toy, broken)

@@ -311,3 +311,14 @@ def test_default_scheme_documents_every_dimension_inline() -> None:
     for name in default_scheme().dimensions:
         block = text.split(f"\n  {name}:\n", 1)[0].rsplit("\n\n", 1)[-1]
         assert block.strip().startswith("#"), f"{name} has no comment above it"
+
+
+def test_validation_type_checks_rules() -> None:
+    text = default_scheme_text().replace(
+        "{label: active, when: last_activity_days <= 30}",
+        "{label: active, when: last_activity_days * 2}",
+    )
+    assert check_scheme(load_scheme(text)) == [
+        "Scheme error at dimensions.activity.rules[0].when: 'last_activity_days * 2' is a "
+        "float64 value, not a condition (compare it, e.g. `... > 0`)."
+    ]

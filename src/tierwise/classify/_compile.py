@@ -147,11 +147,15 @@ def _keyed(cls: ir.IntegerValue, keys: list[str]) -> ir.StringValue:
 
 def _rule(t: ir.Table, text: str, where: str) -> ir.BooleanValue:
     try:
-        return to_ibis(parse(text), t)
-    except SchemeError:
-        raise
-    except ValueError as error:
+        value = to_ibis(parse(text), t)
+    except ValueError as error:  # ExpressionError included: add where the rule is
         raise SchemeError(f"Scheme error at {where}: {error}") from None
+    if not value.type().is_boolean():
+        raise SchemeError(
+            f"Scheme error at {where}: {text!r} is a {value.type()} value, not a "
+            "condition (compare it, e.g. `... > 0`)."
+        )
+    return value
 
 
 def _cls_col(dim: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from tierwise.errors import SchemeError
 from tierwise.features._catalog import FEATURES
-from tierwise.scheme._expr import ExpressionError, parse
+from tierwise.scheme._expr import ExpressionError, parse, to_ibis
 from tierwise.scheme._io import load_scheme
 from tierwise.scheme._model import (
     BandsDimension,
@@ -31,17 +31,43 @@ def _unknown(name: str, where: str) -> str | None:
     return f"Scheme error at {where}: unknown feature {name!r}.{hint}"
 
 
+_TYPES = {"text": "string", "date": "date"}
+
+
+def _feature_table() -> Any:
+    """An unbound table with every feature's type: rules are type-checked without a query."""
+    import ibis
+
+    return ibis.table(
+        {name: _TYPES.get(unit, "float64") for name, (_, _, unit) in FEATURES.items()},
+        name="features",
+    )
+
+
 def check_scheme(scheme: Scheme) -> list[str]:
     """Every problem found, as messages naming the YAML path; empty when the scheme is sound."""
     errors: list[str] = []
 
     def rule(text: str, where: str) -> None:
         try:
-            names = parse(text).names()
+            expr = parse(text)
         except ExpressionError as error:
             errors.append(f"Scheme error at {where}: {error}")
             return
-        errors.extend(e for n in sorted(names) if (e := _unknown(n, where)))
+        unknown = [e for n in sorted(expr.names()) if (e := _unknown(n, where))]
+        errors.extend(unknown)
+        if unknown:
+            return
+        try:
+            value = to_ibis(expr, _feature_table())
+        except ExpressionError as error:
+            errors.append(f"Scheme error at {where}: {error}")
+            return
+        if not value.type().is_boolean():
+            errors.append(
+                f"Scheme error at {where}: {text!r} is a {value.type()} value, not a "
+                "condition (compare it, e.g. `... > 0`)."
+            )
 
     for name, dim in scheme.dimensions.items():
         base = f"dimensions.{name}"
