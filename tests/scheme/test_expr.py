@@ -31,10 +31,9 @@ from tierwise.scheme._expr import (
     Number,
     String,
     parse,
-    to_ibis,
-    to_polars,
     to_text,
 )
+from tierwise.scheme._expr_engines import to_ibis, to_polars
 
 # Four customers; row 3 is missing almost everything.
 DATA = pl.DataFrame(

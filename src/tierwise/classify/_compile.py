@@ -20,7 +20,8 @@ import polars as pl
 
 from tierwise.classify._models import model_method
 from tierwise.errors import SchemeError
-from tierwise.scheme._expr import parse, to_ibis
+from tierwise.scheme._expr import parse
+from tierwise.scheme._expr_engines import to_ibis
 from tierwise.scheme._jenks import jenks_breaks
 from tierwise.scheme._model import (
     INSUFFICIENT,

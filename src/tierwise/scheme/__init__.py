@@ -1,6 +1,7 @@
 """The classification standard (scheme): pydantic models ↔ YAML, validation, the default."""
 
-from tierwise.scheme._expr import ExpressionError, parse, to_ibis, to_polars, to_text
+from tierwise.scheme._expr import ExpressionError, parse, to_text
+from tierwise.scheme._expr_engines import to_ibis, to_polars
 from tierwise.scheme._io import (
     default_scheme,
     default_scheme_text,

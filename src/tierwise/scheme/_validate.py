@@ -8,7 +8,8 @@ from typing import Any
 
 from tierwise.errors import SchemeError
 from tierwise.features._catalog import FEATURES
-from tierwise.scheme._expr import ExpressionError, parse, to_ibis
+from tierwise.scheme._expr import ExpressionError, parse
+from tierwise.scheme._expr_engines import to_ibis
 from tierwise.scheme._io import load_scheme
 from tierwise.scheme._model import (
     BandsDimension,
