@@ -301,8 +301,11 @@ def demo(
     data_dir: DataDirOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     lang: LangOpt = None,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the web app when done.")
+    ] = True,
 ) -> None:
-    """Generate the demo data, import it through the real import path, and summarise."""
+    """Generate the demo data, import it, classify it, and serve the web app."""
     language = _lang(lang)
     settings = _settings(data_dir, mode="demo")
     result = pipeline.init(settings)
@@ -330,10 +333,52 @@ def demo(
     from tierwise import cli_classify
 
     cli_classify.classify_demo(settings, language)
-    if result.admin_password:
-        console.print(
-            f"[bold green]Admin / 管理员: {result.admin_username} / {result.admin_password}[/]"
-        )
+    admin_password = result.admin_password or pipeline.reset_demo_admin(settings)
+    team = pipeline.demo_users(settings)
+    console.print(f"[bold green]Admin / 管理员: admin / {admin_password}[/]")
+    console.print(
+        f"Manager / 经理: {team.manager}, reps / 销售: {', '.join(team.reps[:3])}… "
+        f"({len(team.reps)}), analyst / 分析师: analyst — password / 密码: {team.password}"
+    )
+    if serve:
+        _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from tierwise.web import create_app
+
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold]Tierwise: {url}[/]  (Ctrl+C stops / 按 Ctrl+C 停止)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command(epilog="Example: tierwise serve --port 8000")
+def serve(
+    data_dir: DataDirOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the web app and the REST API over an existing data directory."""
+    extra: dict[str, Any] = {}
+    if host:
+        extra["host"] = host
+    if port:
+        extra["port"] = port
+    settings = _settings(data_dir, **extra)
+    from tierwise.store import current_revision, head_revision
+
+    store = pipeline.open_store(settings)
+    try:
+        if current_revision(store) != head_revision():
+            raise TierwiseError(
+                f"The database at {settings.store_url} is not set up or not up to date; "
+                "run `tierwise init` (new) or `tierwise db upgrade` (existing) first."
+            )
+    finally:
+        store.dispose()
+    _serve(settings)
 
 
 def main() -> None:

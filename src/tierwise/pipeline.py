@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
-from tierwise.errors import DataError
+from tierwise.errors import ConfigError, DataError
 from tierwise.ingest import ImportOptions, ImportReport, import_file
 from tierwise.ingest._columns import detect_kind
 from tierwise.ingest._readers import open_source
@@ -64,6 +65,39 @@ def init(settings: Settings, *, admin_username: str = "admin") -> InitResult:
     return InitResult(
         settings.data_dir, _safe_url(settings.store_url), username, password, key_file
     )
+
+
+def reset_demo_admin(settings: Settings, *, username: str = "admin") -> str:
+    """Demo mode only: a fresh password for the admin, so `make demo` can always print one."""
+    if settings.mode != "demo":
+        raise ConfigError("Resetting the admin password this way is for demo mode only.")
+    password = users.generate_password()
+    engine = open_store(settings)
+    try:
+        with engine.begin() as conn:
+            user = users.get_user_by_username(conn, username=username)
+            if user is None:
+                users.create_user(conn, username=username, password=password, role="admin")
+            else:
+                users.set_password(conn, user_id=user.id, password=password)
+                conn.execute(sa.text("DELETE FROM sessions WHERE user_id = :u"), {"u": user.id})
+    finally:
+        engine.dispose()
+    return password
+
+
+def demo_users(settings: Settings) -> Any:
+    """Demo mode: the demo manager, reps (owning their customers) and analyst."""
+    from tierwise.demo import create_demo_users
+
+    if settings.mode != "demo":
+        raise ConfigError("Demo users are for demo mode only.")
+    engine = open_store(settings)
+    try:
+        with engine.begin() as conn:
+            return create_demo_users(conn)
+    finally:
+        engine.dispose()
 
 
 def _safe_url(url: str) -> str:
@@ -176,9 +210,11 @@ def store_summary(settings: Settings) -> dict[str, int]:
 __all__ = [
     "IMPORT_ORDER",
     "InitResult",
+    "demo_users",
     "files_in_order",
     "import_paths",
     "init",
     "open_store",
+    "reset_demo_admin",
     "store_summary",
 ]

@@ -49,6 +49,24 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(
         50_000, ge=100, le=1_000_000, description="Rows per committed import batch."
     )
+    host: str = Field("127.0.0.1", description="Address `tierwise serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `tierwise serve` listens on.")
+    https: bool = Field(
+        False, description="Served over https (behind a proxy): session cookies get `Secure`."
+    )
+    session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="A session ends after this long without a request."
+    )
+    session_max_hours: int = Field(
+        12, ge=1, le=24 * 30, description="A session ends this long after sign-in, in any case."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, description="Failed sign-ins per user name (x4 per address) per window."
+    )
+    login_window_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="The window of `login_max_failures`."
+    )
+    max_upload_mb: int = Field(200, ge=1, le=10_000, description="Largest accepted upload.")
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:

@@ -74,6 +74,11 @@ def _multi_text(dim: _Dimension, key: str, lang: str) -> str:
     return sep.join(_label_text(dim, k, lang) for k in key.split("+"))
 
 
+def label_text(dim: _Dimension, key: str, lang: str) -> str:
+    """The words for a label key in ``lang`` (multi-labels joined, insufficient data named)."""
+    return _multi_text(dim, key, lang) if "+" in key else _label_text(dim, key, lang)
+
+
 def _rule_facts(text: str, row: dict[str, Any], lang: str, currency: str) -> str:
     names = sorted(parse(text).names())
     return _sep(lang).join(_fact(n, row, lang, currency) for n in names)
@@ -199,7 +204,7 @@ def explain_row(
             continue
         key = str(stored["label"])
         score = stored.get("score")
-        text = _multi_text(dim, key, lang) if "+" in key else _label_text(dim, key, lang)
+        text = label_text(dim, key, lang)
         reason = _reason(name, dim, row, key, score, lang, scheme.currency, labels)
         note = _source_note(str(stored.get("source", "")), lang)
         since = stored.get("since")
@@ -216,4 +221,4 @@ def explain_row(
     return out
 
 
-__all__ = ["explain_row", "fmt_value"]
+__all__ = ["explain_row", "fmt_value", "label_text"]

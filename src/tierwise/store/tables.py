@@ -535,6 +535,86 @@ pending_changes = sa.Table(
     sa.CheckConstraint(_in("state", PENDING_STATES), name="state"),
 )
 
+# --- web: sessions, API tokens, sign-in attempts -------------------------------------------
+
+# the user responsible for a customer; a customer without a row is in the public pool (公海).
+# ``customers.owner`` keeps the name as imported; this is set by assignment only, never by an
+# import or a mass-assigned field.
+customer_owners = sa.Table(
+    "customer_owners",
+    metadata,
+    sa.Column(
+        "customer_pk",
+        sa.BigInteger(),
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id",
+        sa.BigInteger(),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("assigned_at", TS, nullable=False, default=utcnow),
+    sa.Column("assigned_by", sa.String(KEY_LENGTH), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    # sha256 of the random cookie value: a copy of the database opens no live session
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.BigInteger(),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+    sa.Column("last_seen_at", TS, nullable=False, default=utcnow),
+    # absolute expiry; idle expiry is counted from last_seen_at
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("user_agent", sa.Text()),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    sa.Column(
+        "user_id",
+        sa.BigInteger(),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.Text(), nullable=False),
+    # sha256 of the secret; the first characters are kept to tell tokens apart in lists
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False, default=utcnow),
+    sa.Column("last_used_at", TS),
+    sa.Column("expires_at", TS),
+    sa.Column("revoked_at", TS),
+)
+
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    _id(),
+    # normalised as usernames are, whether or not such a user exists
+    sa.Column("username", KEY, nullable=False),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("at", TS, nullable=False, default=utcnow),
+    sa.Column("ok", sa.Boolean(), nullable=False),
+    sa.Index(None, "username", "at"),
+    sa.Index(None, "ip", "at"),
+)
+
 #: canonical kind (as in `tierwise.ingest._schema.TABLES`) → its table
 CANONICAL: Final[dict[str, sa.Table]] = {
     "customers": customers,
@@ -560,9 +640,11 @@ __all__ = [
     "ROW_HASH_LENGTH",
     "SEVERITIES",
     "SNAPSHOT_STATES",
+    "api_tokens",
     "audit_log",
     "customer_aliases",
     "customer_merges",
+    "customer_owners",
     "customers",
     "feedback",
     "import_batches",
@@ -573,12 +655,14 @@ __all__ = [
     "label_overrides",
     "labels",
     "leads",
+    "login_attempts",
     "metadata",
     "orders",
     "pending_changes",
     "products",
     "referrals",
     "schemes",
+    "sessions",
     "snapshots",
     "users",
     "utcnow",

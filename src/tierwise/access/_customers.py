@@ -1,0 +1,525 @@
+"""Customers as a caller may see them: the filtered list, the 360 view, exports, owners.
+
+Every query goes through `scope_clause`; analysts get phone and email masked everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+import sqlalchemy as sa
+
+from tierwise.access._principal import Principal, mask_email, mask_phone, scope_clause, team_ids
+from tierwise.access._published import Published, published
+from tierwise.errors import DataError, NotFoundError
+from tierwise.store import audit
+from tierwise.store.tables import (
+    customer_aliases,
+    customer_owners,
+    customers,
+    feedback,
+    interactions,
+    label_changes,
+    label_overrides,
+    labels,
+    leads,
+    orders,
+    pending_changes,
+    referrals,
+    users,
+    utcnow,
+)
+
+PER_PAGE_MAX: Final = 200
+SORTS: Final = ("customer_id", "name", "province", "industry", "created_at")
+POOL: Final = "pool"  # the owner filter for unowned customers
+PROFILE: Final = (
+    "customer_id", "name", "kind", "phone", "email", "gender", "birthday", "age_band",
+    "income_band", "occupation", "industry", "company_size", "country", "province", "city",
+    "source", "owner", "created_at", "tags", "created_from",
+)  # fmt: skip
+RECENT: Final = 50  # rows per related table on the 360 page
+
+
+@dataclass
+class CustomerFilter:
+    """What the customer list is filtered and sorted by (every field optional)."""
+
+    labels: dict[str, list[str]] = field(default_factory=dict)  # dimension -> any of labels
+    owner: str | None = None  # a user id, "pool", or None for everyone in scope
+    province: str | None = None
+    industry: str | None = None
+    q: str | None = None  # text in name, phone, email or customer id
+    sort: str = "customer_id"  # a SORTS name, or "score:<dimension>"; "-" prefix: descending
+    page: int = 1
+    per_page: int = 50
+
+
+def _owner_name() -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(sa.func.coalesce(users.c.display_name, users.c.username))
+        .select_from(customer_owners.join(users, users.c.id == customer_owners.c.user_id))
+        .where(customer_owners.c.customer_pk == customers.c.id)
+        .scalar_subquery()
+    )
+
+
+def _conditions(
+    principal: Principal, filt: CustomerFilter, pub: Published | None
+) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [scope_clause(principal)]
+    if filt.labels and pub is not None:
+        for dimension, wanted in filt.labels.items():
+            if dimension not in pub.scheme.dimensions:
+                raise DataError(
+                    f'Unknown dimension "{dimension}" in the filter; use one of '
+                    f"{', '.join(pub.scheme.dimensions)}."
+                )
+            if wanted:
+                where.append(
+                    customers.c.id.in_(
+                        sa.select(labels.c.customer_pk).where(
+                            labels.c.snapshot_id == pub.snapshot_id,
+                            labels.c.dimension == dimension,
+                            labels.c.label.in_(wanted),
+                        )
+                    )
+                )
+    if filt.owner == POOL:
+        where.append(~sa.exists().where(customer_owners.c.customer_pk == customers.c.id))
+    elif filt.owner:
+        try:
+            owner_id = int(filt.owner)
+        except ValueError:
+            raise DataError(f'Owner "{filt.owner}" is not a user id or "{POOL}".') from None
+        where.append(
+            sa.exists().where(
+                customer_owners.c.customer_pk == customers.c.id,
+                customer_owners.c.user_id == owner_id,
+            )
+        )
+    if filt.province:
+        where.append(customers.c.province == filt.province)
+    if filt.industry:
+        where.append(customers.c.industry == filt.industry)
+    if filt.q and filt.q.strip():
+        text = filt.q.strip()[:100]
+        where.append(
+            sa.or_(
+                customers.c.customer_id == text,
+                customers.c.name.contains(text, autoescape=True),
+                customers.c.phone.contains(text, autoescape=True),
+                customers.c.email.contains(text.lower(), autoescape=True),
+            )
+        )
+    return where
+
+
+def _order(filt: CustomerFilter, pub: Published | None) -> tuple[list[Any], Any]:
+    """ORDER BY terms and the label join a score sort needs (or None)."""
+    key = filt.sort or "customer_id"
+    desc = key.startswith("-")
+    key = key.lstrip("-")
+    if key.startswith("score:"):
+        dimension = key.split(":", 1)[1]
+        if pub is None or dimension not in pub.scheme.dimensions:
+            raise DataError(f'Cannot sort by "{key}": no such dimension in the published scheme.')
+        scored = labels.alias("sort_label")
+        join = (
+            scored,
+            sa.and_(
+                scored.c.snapshot_id == pub.snapshot_id,
+                scored.c.dimension == dimension,
+                scored.c.customer_pk == customers.c.id,
+            ),
+        )
+        column: Any = scored.c.score
+        term = column.desc().nulls_last() if desc else column.asc().nulls_last()
+        return [term, customers.c.id], join
+    if key not in SORTS:
+        raise DataError(
+            f'Cannot sort by "{key}"; use one of {", ".join(SORTS)} or score:DIMENSION.'
+        )
+    column = customers.c[key]
+    term = column.desc().nulls_last() if desc else column.asc().nulls_last()
+    return [term, customers.c.id], None
+
+
+def _contact(principal: Principal, row: dict[str, Any]) -> dict[str, Any]:
+    if principal.masks_contacts:
+        row["phone"] = mask_phone(row.get("phone"))
+        row["email"] = mask_email(row.get("email"))
+    return row
+
+
+def _labels_for(
+    conn: sa.Connection, pub: Published | None, pks: list[int], lang: str
+) -> dict[int, dict[str, dict[str, Any]]]:
+    out: dict[int, dict[str, dict[str, Any]]] = {pk: {} for pk in pks}
+    if pub is None or not pks:
+        return out
+    query = sa.select(
+        labels.c.customer_pk, labels.c.dimension, labels.c.label, labels.c.score, labels.c.source
+    ).where(labels.c.snapshot_id == pub.snapshot_id, labels.c.customer_pk.in_(pks))
+    for row in conn.execute(query):
+        out[int(row.customer_pk)][row.dimension] = {
+            "label": row.label,
+            "text": pub.text(row.dimension, row.label, lang),
+            "score": row.score,
+            "source": row.source,
+        }
+    return out
+
+
+def list_customers(
+    conn: sa.Connection, *, principal: Principal, filt: CustomerFilter, lang: str = "en"
+) -> dict[str, Any]:
+    """One page of the customers ``principal`` may see, with every label of the published
+    snapshot; ``total`` counts all matches."""
+    principal.require("read")
+    pub = published(conn)
+    per_page = max(1, min(filt.per_page, PER_PAGE_MAX))
+    page = max(1, filt.page)
+    where = _conditions(principal, filt, pub)
+    total = int(conn.scalar(sa.select(sa.func.count()).select_from(customers).where(*where)) or 0)
+    order, join = _order(filt, pub)
+    base: Any = customers if join is None else customers.outerjoin(*join)
+    query = (
+        sa.select(
+            customers.c.id, customers.c.customer_id, customers.c.name, customers.c.kind,
+            customers.c.phone, customers.c.email, customers.c.province, customers.c.city,
+            customers.c.industry, _owner_name().label("owner"),
+        )
+        .select_from(base)
+        .where(*where)
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )  # fmt: skip
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    by_pk = _labels_for(conn, pub, [int(r["id"]) for r in rows], lang)
+    items = []
+    for row in rows:
+        pk = int(row.pop("id"))
+        items.append(_contact(principal, row) | {"labels": by_pk[pk]})
+    return {
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "pages": max(1, -(-total // per_page)),
+        "items": items,
+        "snapshot": None if pub is None else pub.info(),
+        "dimensions": _dimension_options(pub, lang),
+    }
+
+
+def _dimension_options(pub: Published | None, lang: str) -> list[dict[str, Any]]:
+    if pub is None:
+        return []
+    return [
+        {
+            "name": name,
+            "title": pub.title(name, lang),
+            "labels": [{"key": k, "text": pub.text(name, k, lang)} for k in dim.keys()],  # noqa: SIM118 (labels, not a dict)
+        }
+        for name, dim in pub.scheme.dimensions.items()
+    ]
+
+
+def filter_options(conn: sa.Connection, *, principal: Principal) -> dict[str, Any]:
+    """Provinces, industries and owners that occur in the caller's scope (for the filter form)."""
+    principal.require("read")
+    scope = scope_clause(principal)
+
+    def distinct(column: sa.Column[Any]) -> list[str]:
+        query = (
+            sa.select(column).where(scope, column.is_not(None)).group_by(column).order_by(column)
+        ).limit(500)
+        return [str(v) for v in conn.scalars(query)]
+
+    owners = sa.select(users.c.id, users.c.username, users.c.display_name).where(
+        users.c.is_active.is_(True), users.c.role.in_(("rep", "manager", "admin"))
+    )
+    if principal.role == "rep":
+        owners = owners.where(users.c.id == principal.user_id)
+    elif principal.role == "manager":
+        owners = owners.where(users.c.id.in_(team_ids(principal)))
+    return {
+        "provinces": distinct(customers.c.province),
+        "industries": distinct(customers.c.industry),
+        "owners": [
+            {"id": int(r.id), "name": r.display_name or r.username}
+            for r in conn.execute(owners.order_by(users.c.username))
+        ],
+    }
+
+
+def scoped_pk(conn: sa.Connection, *, principal: Principal, customer_id: str) -> int:
+    """The primary key of a customer in scope; `NotFoundError` (the same answer as for a
+    customer that does not exist) otherwise. Merged-away ids resolve to the survivor."""
+    principal.require("read")
+    pk = conn.scalar(
+        sa.select(customers.c.id).where(customers.c.customer_id == customer_id)
+    ) or conn.scalar(
+        sa.select(customer_aliases.c.customer_pk).where(customer_aliases.c.alias == customer_id)
+    )
+    if pk is None or not conn.scalar(
+        sa.select(sa.literal(True)).where(customers.c.id == pk, scope_clause(principal))
+    ):
+        raise NotFoundError(f'Customer "{customer_id}" does not exist.')
+    return int(pk)
+
+
+def _recent(
+    conn: sa.Connection, table: sa.Table, pk_column: sa.Column[Any], pk: int, order: sa.Column[Any]
+) -> list[dict[str, Any]]:
+    skip = {"row_hash", "batch_id", "inserted_at", "updated_at", "customer_pk", "id"}
+    cols = [c for c in table.c if c.name not in skip]
+    query = sa.select(*cols).where(pk_column == pk).order_by(order.desc()).limit(RECENT)
+    return [audit.jsonable(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def _explanations(
+    conn: sa.Connection, pub: Published, pk: int, data_dir: Path | None, lang: str
+) -> dict[str, dict[str, Any]]:
+    """Every dimension's label with its reason in words, from the snapshot's features."""
+    from tierwise.classify import _store, explain_row
+
+    stored = _store.snapshot_labels(conn, snapshot_id=pub.snapshot_id, customer_pk=pk)
+    if data_dir is None or not stored:
+        return {}
+    path = _store.snapshot_dir(data_dir, pub.snapshot_id) / "features.parquet"
+    if not path.exists():
+        return {}
+    rows = pl.scan_parquet(path).filter(pl.col("customer_pk") == pk).collect()
+    if rows.height == 0:
+        return {}
+    return explain_row(pub.scheme, rows.row(0, named=True), stored, lang=lang)
+
+
+def customer_360(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    customer_id: str,
+    lang: str = "en",
+    data_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Profile, owner, labels (with the published snapshot), changes, overrides, pending
+    approvals and the latest orders, interactions, feedback, referrals and leads."""
+    pk = scoped_pk(conn, principal=principal, customer_id=customer_id)
+    row = (
+        conn.execute(
+            sa.select(*(customers.c[c] for c in PROFILE), _owner_name().label("owner_user")).where(
+                customers.c.id == pk
+            )
+        )
+        .mappings()
+        .one()
+    )
+    profile = _contact(principal, audit.jsonable(dict(row)))
+    pub = published(conn)
+    changes = conn.execute(
+        sa.select(
+            label_changes.c.as_of, label_changes.c.dimension, label_changes.c.old_label,
+            label_changes.c.new_label, label_changes.c.kind, label_changes.c.source,
+            label_changes.c.scheme_version,
+        )
+        .where(label_changes.c.customer_pk == pk)
+        .order_by(label_changes.c.as_of.desc(), label_changes.c.id.desc())
+        .limit(200)
+    ).mappings()  # fmt: skip
+    timeline = []
+    for c in changes:
+        item = audit.jsonable(dict(c))
+        if pub is not None:
+            item["title"] = pub.title(c["dimension"], lang)
+            item["old_text"] = (
+                pub.text(c["dimension"], c["old_label"], lang) if c["old_label"] else None
+            )
+            item["new_text"] = pub.text(c["dimension"], c["new_label"], lang)
+        timeline.append(item)
+    overrides = conn.execute(
+        sa.select(label_overrides)
+        .where(label_overrides.c.customer_pk == pk, label_overrides.c.revoked_at.is_(None))
+        .order_by(label_overrides.c.id.desc())
+    ).mappings()
+    pending = conn.execute(
+        sa.select(pending_changes).where(
+            pending_changes.c.customer_pk == pk, pending_changes.c.state == "pending"
+        )
+    ).mappings()
+    return {
+        "customer": profile,
+        "snapshot": None if pub is None else pub.info(),
+        "labels": _labels_for(conn, pub, [pk], lang)[pk],
+        "explanations": {} if pub is None else _explanations(conn, pub, pk, data_dir, lang),
+        "timeline": timeline,
+        "overrides": [audit.jsonable(dict(o)) for o in overrides],
+        "pending": [audit.jsonable(dict(p)) for p in pending],
+        "orders": _recent(conn, orders, orders.c.customer_pk, pk, orders.c.ordered_at),
+        "interactions": _recent(
+            conn, interactions, interactions.c.customer_pk, pk, interactions.c.occurred_at
+        ),
+        "feedback": _recent(conn, feedback, feedback.c.customer_pk, pk, feedback.c.received_at),
+        "referrals": _recent(conn, referrals, referrals.c.referrer_pk, pk, referrals.c.referred_at),
+        "leads": _recent(conn, leads, leads.c.customer_pk, pk, leads.c.created_at),
+        "dimensions": _dimension_options(pub, lang),
+        "can_write": principal.can("write"),
+    }
+
+
+def export_customers(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    filt: CustomerFilter,
+    path: Path,
+    lang: str = "en",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Every customer matching ``filt`` in scope, with their labels, written to ``path``
+    (.csv with BOM, .xlsx, .parquet; formulas neutralised). Audited."""
+    from tierwise.act import write_table
+
+    principal.require("export")
+    pub = published(conn)
+    where = _conditions(principal, filt, pub)
+    cols = ("customer_id", "name", "kind", "phone", "email", "province", "city", "industry")
+    query = sa.select(customers.c.id, *(customers.c[c] for c in cols)).where(*where)
+    frame = pl.DataFrame(
+        [tuple(r) for r in conn.execute(query.order_by(customers.c.id))],
+        schema={"_pk": pl.Int64, **{c: pl.String for c in cols}},
+        orient="row",
+    )
+    if principal.masks_contacts:
+        frame = frame.with_columns(
+            pl.col("phone").map_elements(mask_phone, return_dtype=pl.String),
+            pl.col("email").map_elements(mask_email, return_dtype=pl.String),
+        )
+    if pub is not None and frame.height:
+        long = pl.DataFrame(
+            [
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(labels.c.customer_pk, labels.c.dimension, labels.c.label).where(
+                        labels.c.snapshot_id == pub.snapshot_id,
+                        labels.c.customer_pk.in_(query.with_only_columns(customers.c.id)),
+                    )
+                )
+            ],
+            schema={"_pk": pl.Int64, "dimension": pl.String, "label": pl.String},
+            orient="row",
+        )
+        texts = pl.DataFrame(
+            [
+                (name, key, pub.text(name, key, lang))
+                for name, dim in pub.scheme.dimensions.items()
+                for key in dim.keys()  # noqa: SIM118
+            ],
+            schema={"dimension": pl.String, "label": pl.String, "text": pl.String},
+            orient="row",
+        )
+        long = long.join(texts, on=["dimension", "label"], how="left").with_columns(
+            pl.coalesce("text", "label").alias("text")
+        )
+        # dimension names may equal profile columns ("industry"): keep them apart until renamed
+        long = long.with_columns(("dim:" + pl.col("dimension")).alias("dimension"))
+        wide = long.pivot(on="dimension", index="_pk", values="text")
+        ordered = [f"dim:{d}" for d in pub.scheme.dimensions if f"dim:{d}" in wide.columns]
+        frame = frame.join(wide.select("_pk", *ordered), on="_pk", how="left")
+        renames = {d: pub.title(d[4:], lang) for d in ordered}
+    else:
+        renames = {}
+    frame = frame.drop("_pk")
+    names = {c: (headers or {}).get(c, c) for c in cols} | renames
+    frame = frame.rename({k: v for k, v in names.items() if k in frame.columns})
+    write_table(frame, path)
+    audit.record(
+        conn,
+        actor=principal.username,
+        actor_id=principal.user_id,
+        action="customer.export",
+        entity="customer",
+        after={"rows": frame.height, "file": path.name, "filter": _describe(filt)},
+    )
+    return {"rows": frame.height, "path": str(path)}
+
+
+def _describe(filt: CustomerFilter) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in {
+            "labels": filt.labels, "owner": filt.owner, "province": filt.province,
+            "industry": filt.industry, "q": filt.q,
+        }.items()
+        if v
+    }  # fmt: skip
+
+
+def assign_owner(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    customer_ids: list[str],
+    owner_id: int | None,
+) -> dict[str, Any]:
+    """Give customers to a user (or back to the public pool with ``owner_id=None``).
+
+    Admins assign anyone to anyone; a manager only within their team. Audited per customer.
+    """
+    principal.require("write")
+    if owner_id is not None:
+        target = conn.execute(
+            sa.select(users.c.id, users.c.role, users.c.is_active).where(users.c.id == owner_id)
+        ).first()
+        if target is None or not target.is_active or target.role == "analyst":
+            raise DataError(f"User {owner_id} cannot own customers (missing, inactive or analyst).")
+        if principal.role == "manager" and owner_id not in set(conn.scalars(team_ids(principal))):
+            raise NotFoundError(f"User {owner_id} does not exist.")
+    moved = 0
+    now = utcnow()
+    for customer_id in customer_ids:
+        pk = scoped_pk(conn, principal=principal, customer_id=customer_id)
+        before = conn.scalar(
+            sa.select(customer_owners.c.user_id).where(customer_owners.c.customer_pk == pk)
+        )
+        if before == owner_id:
+            continue
+        conn.execute(customer_owners.delete().where(customer_owners.c.customer_pk == pk))
+        if owner_id is not None:
+            conn.execute(
+                customer_owners.insert().values(
+                    customer_pk=pk,
+                    user_id=owner_id,
+                    assigned_at=now,
+                    assigned_by=principal.username,
+                )
+            )
+        audit.record(
+            conn,
+            actor=principal.username,
+            actor_id=principal.user_id,
+            action="customer.owner",
+            entity="customer",
+            entity_id=customer_id,
+            before={"owner_id": before},
+            after={"owner_id": owner_id},
+        )
+        moved += 1
+    return {"changed": moved, "owner_id": owner_id}
+
+
+__all__ = [
+    "POOL",
+    "CustomerFilter",
+    "assign_owner",
+    "customer_360",
+    "export_customers",
+    "filter_options",
+    "list_customers",
+    "scoped_pk",
+]

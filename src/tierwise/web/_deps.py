@@ -1,0 +1,136 @@
+"""Route dependencies as `Annotated` aliases: the store, the language, the caller, CSRF.
+
+A caller is signed in by the session cookie (browser) or by ``Authorization: Bearer tw_...``
+(scripts). Every state-changing request made with the cookie must carry the session's CSRF
+token, in the ``X-CSRF-Token`` header (HTMX, fetch) or the ``csrf_token`` form field.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+
+from tierwise.access import Principal, open_session, principal_for_token
+from tierwise.errors import TierwiseError
+from tierwise.settings import Settings
+from tierwise.web._i18n import COOKIE, negotiate
+
+SESSION_COOKIE = "tw_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+class NotSignedIn(TierwiseError):
+    """No live session or token: pages redirect to sign-in, the API answers 401."""
+
+
+class CsrfError(TierwiseError):
+    """A cookie-authenticated change without the session's CSRF token."""
+
+
+@dataclass(frozen=True)
+class Auth:
+    principal: Principal
+    via: Literal["session", "token"]
+    csrf_token: str | None = None
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> sa.Engine:
+    store: sa.Engine = request.app.state.store
+    return store
+
+
+def get_lang(request: Request) -> str:
+    lang = negotiate(
+        request.cookies.get(COOKIE),
+        request.headers.get("accept-language"),
+        get_settings(request).language,
+    )
+    request.state.lang = lang
+    return lang
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[sa.Engine, Depends(get_store)]
+LangDep = Annotated[str, Depends(get_lang)]
+
+
+def optional_auth(request: Request) -> Auth | None:
+    cached: Auth | None = getattr(request.state, "auth", None)
+    if cached is not None:
+        return cached
+    store = get_store(request)
+    auth: Auth | None = None
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        with store.begin() as conn:
+            principal = principal_for_token(conn, token=header[7:].strip())
+        if principal is not None:
+            auth = Auth(principal, "token")
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            with store.begin() as conn:
+                info = open_session(conn, get_settings(request), token=token)
+            if info is not None:
+                auth = Auth(info.principal, "session", info.csrf_token)
+    request.state.auth = auth
+    return auth
+
+
+def current_auth(request: Request) -> Auth:
+    auth = optional_auth(request)
+    if auth is None:
+        raise NotSignedIn("Sign in first (session cookie or an API token).")
+    return auth
+
+
+async def checked_auth(request: Request) -> Auth:
+    """The caller of a state-changing request, after the CSRF check for cookie sessions."""
+    auth = current_auth(request)
+    if auth.via == "session":
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        if not sent or not auth.csrf_token or not secrets.compare_digest(sent, auth.csrf_token):
+            raise CsrfError("Missing or wrong CSRF token; reload the page and try again.")
+    return auth
+
+
+CurrentUser = Annotated[Auth, Depends(current_auth)]
+ChangingUser = Annotated[Auth, Depends(checked_auth)]
+MaybeUser = Annotated[Auth | None, Depends(optional_auth)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+__all__ = [
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "Auth",
+    "ChangingUser",
+    "CsrfError",
+    "CurrentUser",
+    "LangDep",
+    "MaybeUser",
+    "NotSignedIn",
+    "SettingsDep",
+    "StoreDep",
+    "client_ip",
+]

@@ -1,0 +1,67 @@
+"""Jinja2 pages (autoescaped; no `|safe` on user data) and their JSON twins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from tierwise.web._i18n import LANGS, fmt_date, fmt_money, fmt_number, t
+
+TEMPLATES_DIR: Final = Path(__file__).with_name("templates")
+STATIC_DIR: Final = Path(__file__).with_name("static")
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=_env)
+
+
+def _query(request: Request, **changes: Any) -> str:
+    """The current query string with some parameters changed (pagination, sorting links)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    params += [(k, str(v)) for k, v in changes.items() if v is not None]
+    return "?" + urlencode(params)
+
+
+def page(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """Render template ``name`` in the request's language."""
+    lang = getattr(request.state, "lang", "zh")
+    auth = getattr(request.state, "auth", None)
+
+    def tr(key: str, **values: Any) -> str:
+        return t(key, lang, **values)
+
+    base = {
+        "request": request,
+        "lang": lang,
+        "other_lang": next(x for x in LANGS if x != lang),
+        "t": tr,
+        "auth": auth,
+        "user": None if auth is None else auth.principal,
+        "csrf": None if auth is None else auth.csrf_token,
+        "num": lambda v, d=0: fmt_number(v, lang, d),
+        "money": lambda v: fmt_money(v, lang),
+        "day": lambda v: fmt_date(v, lang),
+        "query": lambda **kw: _query(request, **kw),
+        "path": request.url.path,
+    }
+    return templates.TemplateResponse(request, name, base | context, status_code=status_code)
+
+
+def twin(data: Any, *, status_code: int = 200) -> JSONResponse:
+    """The JSON twin of a page: the same data the page was rendered from."""
+    return JSONResponse(data, status_code=status_code)
+
+
+__all__ = ["STATIC_DIR", "page", "templates", "twin"]

@@ -1,0 +1,16 @@
+"""Thin routes: each page and each API operation calls one library function."""
+
+from fastapi import APIRouter
+
+from tierwise.web.routes import admin, auth, customers, dashboard, imports, schemes
+
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    dashboard.router,
+    customers.router,
+    schemes.router,
+    imports.router,
+    admin.router,
+]
+
+__all__ = ["ROUTERS"]
