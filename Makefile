@@ -6,6 +6,10 @@ STAMP = $(VENV)/.installed-stamp
 
 .PHONY: install demo test lint format bench serve clean
 
+# browser tests drive Debian's chromium (Playwright cannot download a browser here)
+CHROMIUM = /usr/bin/chromium
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -14,10 +18,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install  ## demo data → import → (classify, serve: later issues)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+demo: install  ## demo data → import → classify → serve http://127.0.0.1:8000
 	TIERWISE_MODE=demo $(BIN)/tierwise demo
 
-test: install  ## every test, SQLite and PostgreSQL
+test: install $(CHROMIUM)  ## every test, SQLite and PostgreSQL, and the browser tests
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: install

@@ -94,7 +94,8 @@ def sign_in(
     """Check the credentials and open a new session (ending ``previous_token``'s, if any).
 
     Raises `AuthError` — "wrong user name or password" for both an unknown user and a wrong
-    password; "too many attempts" while throttled. Failures are recorded and audited.
+    password; "too many attempts" while throttled. Failures are recorded and audited on
+    ``conn``: commit the transaction even when this raises, or throttling never engages.
     """
     now = utcnow()
     key = _key(username)

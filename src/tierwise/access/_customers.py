@@ -238,7 +238,7 @@ def filter_options(conn: sa.Connection, *, principal: Principal) -> dict[str, An
         query = (
             sa.select(column).where(scope, column.is_not(None)).group_by(column).order_by(column)
         ).limit(500)
-        return [str(v) for v in conn.scalars(query)]
+        return [str(row[0]) for row in conn.execute(query)]
 
     owners = sa.select(users.c.id, users.c.username, users.c.display_name).where(
         users.c.is_active.is_(True), users.c.role.in_(("rep", "manager", "admin"))
@@ -435,7 +435,10 @@ def export_customers(
     else:
         renames = {}
     frame = frame.drop("_pk")
-    names = {c: (headers or {}).get(c, c) for c in cols} | renames
+    names = {c: (headers or {}).get(c, c) for c in cols}
+    taken = set(names.values())
+    suffix = "（分级）" if lang == "zh" else " (class)"
+    names |= {k: v + suffix if v in taken else v for k, v in renames.items()}
     frame = frame.rename({k: v for k, v in names.items() if k in frame.columns})
     write_table(frame, path)
     audit.record(
@@ -478,7 +481,9 @@ def assign_owner(
         ).first()
         if target is None or not target.is_active or target.role == "analyst":
             raise DataError(f"User {owner_id} cannot own customers (missing, inactive or analyst).")
-        if principal.role == "manager" and owner_id not in set(conn.scalars(team_ids(principal))):
+        if principal.role == "manager" and owner_id not in {
+            int(row[0]) for row in conn.execute(team_ids(principal))
+        }:
             raise NotFoundError(f"User {owner_id} does not exist.")
     moved = 0
     now = utcnow()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 from threading import Lock
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ from tierwise.store.tables import customers, jobs, label_changes, labels, snapsh
 
 MONEY: Final = ("revenue_365d", "monetary_total", "gross_profit_total")
 RECENT_CHANGES: Final = 20
+NEW: Final = "__new__"  # the migration row of customers without a previous label
 _CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _CACHE_LOCK = Lock()
 _CACHE_SIZE: Final = 256
@@ -63,7 +64,7 @@ def _counts(conn: sa.Connection, principal: Principal, pub: Published) -> dict[s
     )
     out: dict[str, dict[str, int]] = {}
     for dim, label, n in conn.execute(query):
-        out.setdefault(str(dim), {})[str(label)] = int(n)
+        out.setdefault(str(dim), {})[str(label)] = int(cast(int, n))
     return out
 
 
@@ -78,7 +79,8 @@ def _ordered(
 def _scoped_pks(conn: sa.Connection, principal: Principal) -> list[int] | None:
     if principal.role in ("admin", "analyst"):
         return None
-    return [int(v) for v in conn.scalars(sa.select(customers.c.id).where(scope_clause(principal)))]
+    query = sa.select(customers.c.id).where(scope_clause(principal))
+    return [int(row[0]) for row in conn.execute(query)]
 
 
 def _value(
@@ -130,9 +132,9 @@ def _migration(
     old = labels.alias("old")
     new = labels.alias("new")
     query = (
-        sa.select(old.c.label, new.c.label, sa.func.count())
+        sa.select(sa.func.coalesce(old.c.label, NEW), new.c.label, sa.func.count())
         .select_from(
-            new.join(
+            new.outerjoin(
                 old,
                 sa.and_(
                     old.c.customer_pk == new.c.customer_pk,
@@ -146,17 +148,25 @@ def _migration(
             new.c.dimension == dimension,
             scope_clause(principal, new.c.customer_pk),
         )
-        .group_by(old.c.label, new.c.label)
+        .group_by(sa.func.coalesce(old.c.label, NEW), new.c.label)
     )
-    cells = {(str(a), str(b)): int(n) for a, b, n in conn.execute(query)}
+    cells = {(str(a), str(b)): int(cast(int, n)) for a, b, n in conn.execute(query)}
     keys = list(reversed(pub.labels_of(dimension)))
-    keys += sorted({k for pair in cells for k in pair} - set(keys))
+    keys += sorted({k for pair in cells for k in pair} - set(keys) - {NEW})
+    froms = [*keys, NEW] if any(a == NEW for a, _ in cells) else keys
+    new_text = "新客户" if lang == "zh" else "New customers"
+
+    def text(key: str) -> str:
+        return new_text if key == NEW else pub.text(dimension, key, lang)
+
     return {
         "dimension": dimension,
         "from_snapshot": before,
         "to_snapshot": pub.snapshot_id,
-        "labels": [{"key": k, "text": pub.text(dimension, k, lang)} for k in keys],
-        "matrix": [[cells.get((a, b), 0) for b in keys] for a in keys],
+        "labels": [{"key": k, "text": text(k)} for k in keys],
+        # rows: the previous label (the last row, NEW, holds customers new since then)
+        "from_labels": [{"key": k, "text": text(k)} for k in froms],
+        "matrix": [[cells.get((a, b), 0) for b in keys] for a in froms],
     }
 
 

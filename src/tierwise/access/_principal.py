@@ -13,7 +13,7 @@ the caller's scope is reported exactly like one that does not exist (`NotFoundEr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 
@@ -94,7 +94,7 @@ def _owner_of(pk: sa.ColumnElement[int]) -> sa.ScalarSelect[int]:
     )
 
 
-def team_ids(principal: Principal) -> sa.Select[tuple[int]]:
+def team_ids(principal: Principal) -> sa.Select[Any]:
     """The users whose customers a manager sees: the manager and their reps."""
     return sa.select(users.c.id).where(
         sa.or_(users.c.id == principal.user_id, users.c.manager_id == principal.user_id)

@@ -26,9 +26,9 @@ def create_demo_users(conn: sa.Connection, *, manager: str = "manager") -> DemoU
     """Create (or reset) the demo manager and reps and give each rep the customers whose
     imported owner is the rep's name. Idempotent; returns the shared password."""
     password = generate_password()
-    names = [
-        str(n)
-        for n in conn.scalars(
+    names: list[str] = [
+        str(row[0])
+        for row in conn.execute(
             sa.select(customers.c.owner)
             .where(customers.c.owner.is_not(None))
             .group_by(customers.c.owner)
@@ -57,7 +57,7 @@ def create_demo_users(conn: sa.Connection, *, manager: str = "manager") -> DemoU
             customers.c.owner == name,
             ~sa.exists().where(customer_owners.c.customer_pk == customers.c.id),
         )
-        pks = list(conn.scalars(owned))
+        pks: list[int] = [int(row[0]) for row in conn.execute(owned)]
         if pks:
             now = utcnow()
             conn.execute(

@@ -84,9 +84,12 @@ def fmt_date(value: Any, lang: str) -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = (date if len(value) == 10 else datetime).fromisoformat(value)
+            parsed: date = (
+                date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+            )
         except ValueError:
             return value
+        value = parsed
     if isinstance(value, datetime):
         return (
             f"{value.year}年{value.month}月{value.day}日 {value:%H:%M}"

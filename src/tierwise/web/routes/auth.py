@@ -30,7 +30,9 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # browsers read "/\host" as "//host"; control characters can hide either
+    odd = "\\" in target or any(ord(ch) < 32 for ch in target)
+    if parts.scheme or parts.netloc or odd or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
 
@@ -54,16 +56,19 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
-    try:
-        with store.begin() as conn:
+    failure: AuthError | None = None
+    with store.begin() as conn:  # commits a refused attempt too: throttling counts it
+        try:
             signed = sign_in(
                 conn, settings, username=username, password=password, ip=client_ip(request),
                 user_agent=request.headers.get("user-agent"),
                 previous_token=request.cookies.get(SESSION_COOKIE),
             )  # fmt: skip
-    except AuthError as exc:
-        key = "login.too_many_attempts" if exc.throttled else "login.bad_credentials"
-        status = 429 if exc.throttled else 401
+        except AuthError as exc:
+            failure = exc
+    if failure is not None:
+        key = "login.too_many_attempts" if failure.throttled else "login.bad_credentials"
+        status = 429 if failure.throttled else 401
         return page(
             request, "login.html", {"next": _safe_next(next), "error": t(key, lang),
                                     "username": username},

@@ -209,6 +209,12 @@ def override_form(
     dimension: Annotated[str, Form()], label: Annotated[str, Form()],
     reason: Annotated[str, Form()], expires_at: Annotated[str | None, Form()] = None,
 ) -> Response:  # fmt: skip
+    # the form's options are "dimension:label", unique across dimensions
+    prefix, sep, key = label.partition(":")
+    if sep:
+        if prefix != dimension:
+            raise DataError(f'Label "{label}" does not belong to dimension "{dimension}".')
+        label = key
     body = OverrideIn(dimension=dimension, label=label, reason=reason.strip() or " ",
                       expires_at=date.fromisoformat(expires_at) if expires_at else None)  # fmt: skip
     _override(store, auth, customer_id, body)

@@ -1,0 +1,274 @@
+"""Access control: every operation of the OpenAPI document × every role has a declared answer.
+
+`EXPECTED` is the table. The test fails for an operation without an entry, so a new endpoint
+cannot go untested. Path parameters point at a customer owned by rep1 (team of manager boss):
+rep2, in the same team, must get 404 exactly as for a customer that does not exist.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from webenv import WebEnv
+
+from tierwise.classify import set_override
+from tierwise.store import create_user
+from tierwise.store.tables import api_tokens, label_overrides, pending_changes, users
+
+USERS = ("admin", "boss", "rep1", "rep2", "ana")
+_counter = itertools.count()
+
+
+@dataclass
+class Op:
+    expected: dict[str, int]  # user -> status
+    body: Callable[[WebEnv, str], Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    # prepares the state the call needs; returns values for the path placeholders
+    setup: Callable[[WebEnv, str], dict[str, Any]] | None = None
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(USERS, status)
+
+
+def admin_only(status: int) -> dict[str, int]:
+    return {"admin": status, "boss": 403, "rep1": 403, "rep2": 403, "ana": 403}
+
+
+READ_OWNED = {"admin": 200, "boss": 200, "rep1": 200, "rep2": 404, "ana": 200}
+WRITE = {"admin": 200, "boss": 200, "rep1": 403, "rep2": 403, "ana": 403}
+
+
+def _owned(env: WebEnv, _user: str) -> dict[str, Any]:
+    return {"customer_id": env.owned["rep1"][1]}
+
+
+def _override(env: WebEnv, user: str) -> dict[str, Any]:
+    cid = env.owned["rep1"][2]
+    with env.store.begin() as conn:
+        conn.execute(sa.delete(label_overrides))
+        set_override(conn, customer_id=cid, dimension="value_tier", label="B", reason="setup",
+                     actor="test")  # fmt: skip
+    return {"customer_id": cid, "dimension": "value_tier"}
+
+
+def _pending(env: WebEnv, user: str) -> dict[str, Any]:
+    cid = env.owned["rep1"][3]
+    with env.store.begin() as conn:
+        pk = conn.scalar(sa.text("SELECT id FROM customers WHERE customer_id = :c"), {"c": cid})
+        pid = conn.scalar(
+            pending_changes.insert().values(customer_pk=pk, dimension="value_tier",
+                                            from_label="A", to_label="B", state="pending")
+            .returning(pending_changes.c.id)
+        )  # fmt: skip
+    return {"pending_id": pid}
+
+
+def _throwaway(env: WebEnv, user: str) -> dict[str, Any]:
+    with env.store.begin() as conn:
+        uid = create_user(conn, username=f"victim{next(_counter)}", password="p" * 12, role="rep")
+    return {"user_id": uid}
+
+
+def _own_token(env: WebEnv, user: str) -> dict[str, Any]:
+    with env.store.begin() as conn:
+        uid = conn.scalar(sa.select(users.c.id).where(users.c.username == user))
+        tid = conn.scalar(
+            api_tokens.insert().values(user_id=uid, name="setup", token_hash=f"{next(_counter):064d}",
+                                       prefix="tw_setup").returning(api_tokens.c.id)
+        )  # fmt: skip
+    return {"token_id": tid}
+
+
+EXPECTED: dict[tuple[str, str], Op] = {
+    ("GET", "/api/v1/me"): Op(everyone(200)),
+    ("GET", "/api/v1/dashboard"): Op(everyone(200)),
+    ("GET", "/api/v1/classifications/status"): Op(everyone(200)),
+    ("GET", "/api/v1/customers"): Op(everyone(200), params={"label": "value_tier:A"}),
+    ("GET", "/api/v1/customers/export"): Op(everyone(200)),
+    ("GET", "/api/v1/customers/{customer_id}"): Op(READ_OWNED, setup=_owned),
+    ("GET", "/api/v1/customers/{customer_id}/history"): Op(READ_OWNED, setup=_owned),
+    ("PATCH", "/api/v1/customers/{customer_id}"): Op(
+        WRITE, setup=_owned, body=lambda env, u: {"tags": f"checked by {u}"}
+    ),
+    ("PUT", "/api/v1/customers/{customer_id}/owner"): Op(
+        WRITE, setup=_owned, body=lambda env, u: {"owner_id": env.user_ids["rep1"]}
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/overrides"): Op(
+        {**WRITE, "admin": 201, "boss": 201},
+        setup=_owned,
+        body=lambda env, u: {"dimension": "churn_risk", "label": "low", "reason": "called"},
+    ),
+    ("DELETE", "/api/v1/customers/{customer_id}/overrides/{dimension}"): Op(WRITE, setup=_override),
+    ("POST", "/api/v1/approvals/{pending_id}"): Op(
+        WRITE, setup=_pending, body=lambda env, u: {"approve": False, "note": "keep A"}
+    ),
+    ("GET", "/api/v1/users"): Op(admin_only(200)),
+    ("POST", "/api/v1/users"): Op(
+        admin_only(201), body=lambda env, u: {"username": f"new{next(_counter)}", "role": "rep"}
+    ),
+    ("PATCH", "/api/v1/users/{user_id}"): Op(
+        admin_only(200), setup=_throwaway, body=lambda env, u: {"role": "analyst"}
+    ),
+    ("POST", "/api/v1/users/{user_id}/password"): Op(admin_only(200), setup=_throwaway),
+    ("GET", "/api/v1/audit"): Op(admin_only(200)),
+    ("GET", "/api/v1/tokens"): Op(everyone(200)),
+    ("POST", "/api/v1/tokens"): Op(everyone(201), body=lambda env, u: {"name": "matrix"}),
+    ("DELETE", "/api/v1/tokens/{token_id}"): Op(everyone(200), setup=_own_token),
+    # starting a classification: only roles that may; 409 would mean one is still running
+    ("POST", "/api/v1/classifications"): Op(
+        {"admin": 202, "boss": 202, "rep1": 403, "rep2": 403, "ana": 403}
+    ),
+}
+
+
+def _operations(app: Any) -> list[tuple[str, str]]:
+    spec = app.openapi()
+    return sorted(
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    )
+
+
+def test_every_operation_has_an_entry(app: Any) -> None:
+    missing = [op for op in _operations(app) if op not in EXPECTED]
+    assert not missing, f"declare the expected status per role in EXPECTED for: {missing}"
+    stale = [op for op in EXPECTED if op not in _operations(app)]
+    assert not stale, f"EXPECTED names operations that no longer exist: {stale}"
+
+
+def _wait_idle(app: Any) -> None:
+    import time
+
+    for _ in range(600):
+        run = app.state.jobs.classify_run
+        if run is None or run.state != "running":
+            return
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_access_matrix(app: Any, web_env: WebEnv, login: Any, user: str) -> None:
+    client = login(user)
+    failures = []
+    for (method, path), op in EXPECTED.items():
+        if (method, path) not in _operations(app):
+            continue
+        values = op.setup(web_env, user) if op.setup else {}
+        url = path.format(**values)
+        body = op.body(web_env, user) if op.body else None
+        if method == "POST" and path == "/api/v1/classifications":
+            _wait_idle(app)
+        response = client.request(method, url, json=body, params=op.params)
+        if method == "POST" and path == "/api/v1/classifications":
+            _wait_idle(app)
+        if response.status_code != op.expected[user]:
+            failures.append(f"{method} {url}: {response.status_code} != {op.expected[user]} "
+                            f"({response.text[:120]})")  # fmt: skip
+    assert not failures, "\n".join(failures)
+
+
+def test_out_of_scope_looks_exactly_like_missing(login: Any, web_env: WebEnv) -> None:
+    rep2 = login("rep2")
+    theirs = rep2.get(f"/api/v1/customers/{web_env.owned['rep1'][0]}")
+    missing = rep2.get("/api/v1/customers/NO-SUCH-CUSTOMER")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json() == missing.json()
+    page_theirs = rep2.get(f"/customers/{web_env.owned['rep1'][0]}")
+    page_missing = rep2.get("/customers/NO-SUCH-CUSTOMER")
+    assert page_theirs.status_code == page_missing.status_code == 404
+    theirs_id = web_env.owned["rep1"][0]
+    assert page_theirs.text.replace(theirs_id, "X") == page_missing.text.replace(
+        "NO-SUCH-CUSTOMER", "X"
+    )
+    history = rep2.get(f"/api/v1/customers/{web_env.owned['rep1'][0]}/history")
+    assert history.status_code == 404
+
+
+def _all_ids(client: Any) -> set[str]:
+    ids: set[str] = set()
+    page = 1
+    while True:
+        data = client.get("/api/v1/customers", params={"per_page": 200, "page": page}).json()
+        ids |= {c["customer_id"] for c in data["items"]}
+        if page >= data["pages"]:
+            return ids
+        page += 1
+
+
+def test_lists_counts_and_exports_are_scoped(login: Any, web_env: WebEnv) -> None:
+    rep1_ids = set(web_env.owned["rep1"])
+    rep2_ids = set(web_env.owned["rep2"])
+    rep3_ids = set(web_env.owned["rep3"])
+    pool = set(web_env.pool)
+    seen = {u: _all_ids(login(u)) for u in ("admin", "boss", "rep1", "rep2", "ana")}
+    assert seen["rep2"] == rep2_ids | pool
+    assert seen["rep1"] == rep1_ids | pool
+    assert seen["boss"] == rep1_ids | rep2_ids | pool  # not rep3: another team
+    assert seen["admin"] == seen["ana"] == rep1_ids | rep2_ids | rep3_ids | pool
+    rep2 = login("rep2")
+    total = rep2.get("/api/v1/customers").json()["total"]
+    assert total == len(rep2_ids | pool)
+    export = rep2.get("/api/v1/customers/export", params={"format": "csv"})
+    assert export.status_code == 200
+    text = export.content.decode("utf-8-sig")
+    assert not any(cid in text for cid in rep1_ids)
+    assert sum(1 for cid in rep2_ids if cid in text) == len(rep2_ids)
+    # a search for another rep's customer finds nothing
+    found = rep2.get("/api/v1/customers", params={"q": web_env.owned["rep1"][0]}).json()
+    assert found["total"] == 0
+    # and the dashboard counts only the scope
+    counts = rep2.get("/api/v1/dashboard").json()["distribution"]
+    assert sum(i["count"] for i in counts[0]["items"]) == len(rep2_ids | pool)
+
+
+def test_analysts_see_contacts_masked(login: Any, web_env: WebEnv) -> None:
+    ana = login("ana").get("/api/v1/customers", params={"per_page": 200}).json()["items"]
+    admin = login("admin").get("/api/v1/customers", params={"per_page": 200}).json()["items"]
+    phones = {c["customer_id"]: c["phone"] for c in admin if c["phone"]}
+    assert phones
+    for c in ana:
+        if c["customer_id"] in phones:
+            assert c["phone"] != phones[c["customer_id"]] and "*" in c["phone"]
+        if c["email"]:
+            assert "***@" in c["email"]
+    export = login("ana").get("/api/v1/customers/export").content.decode("utf-8-sig")
+    assert not any(p in export for p in phones.values())
+
+
+def test_owner_and_tier_cannot_be_mass_assigned(login: Any, web_env: WebEnv) -> None:
+    admin = login("admin")
+    cid = web_env.owned["rep2"][0]
+    for field_name, value in (("owner_id", web_env.user_ids["rep1"]), ("owner", "rep1"),
+                              ("value_tier", "A"), ("labels", {"value_tier": "A"}),
+                              ("role", "admin"), ("customer_id", "HIJACK")):  # fmt: skip
+        r = admin.patch(f"/api/v1/customers/{cid}", json={"name": "ok", field_name: value})
+        assert r.status_code == 422, field_name
+    rep2_view = login("rep2").get(f"/api/v1/customers/{cid}")
+    assert rep2_view.status_code == 200
+    made = admin.post("/api/v1/users", json={"username": "sneaky", "role": "rep", "is_admin": True})
+    assert made.status_code == 422
+
+
+def test_a_manager_cannot_reach_another_team(login: Any, web_env: WebEnv) -> None:
+    boss = login("boss")
+    other = web_env.owned["rep3"][0]
+    assert boss.get(f"/api/v1/customers/{other}").status_code == 404
+    r = boss.put(f"/api/v1/customers/{web_env.owned['rep1'][5]}/owner",
+                 json={"owner_id": web_env.user_ids["rep3"]})  # fmt: skip
+    assert r.status_code == 404  # rep3 is not in boss's team
+    r = boss.put(f"/api/v1/customers/{other}/owner", json={"owner_id": web_env.user_ids["rep1"]})
+    assert r.status_code == 404
+
+
+def test_another_users_token_cannot_be_revoked(login: Any, web_env: WebEnv) -> None:
+    values = _own_token(web_env, "rep1")
+    assert login("rep2").delete(f"/api/v1/tokens/{values['token_id']}").status_code == 404

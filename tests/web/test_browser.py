@@ -1,0 +1,168 @@
+"""The web app in a real browser: Debian's chromium driven by Playwright, offline.
+
+Any request to a host other than the app fails the test, and so does any JavaScript dialog
+(a stored XSS payload that ran would open one).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from webenv import PASSWORD, WebEnv, build
+
+from tierwise.web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def browser_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebEnv]:
+    env = build(tmp_path_factory.mktemp("browser"))
+    yield env
+    env.store.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(browser_env: WebEnv) -> Iterator[str]:
+    port = _free_port()
+    app = create_app(browser_env.settings, store=browser_env.store)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture()
+def page(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    dialogs: list[str] = []
+    origin = urlsplit(server).netloc
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        context = browser.new_context(locale="en-US")
+
+        def guard(route: Any) -> None:
+            if urlsplit(route.request.url).netloc != origin:
+                outside.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        context.route("**/*", guard)
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        pg.set_default_timeout(30_000)
+        pg.base = server  # type: ignore[attr-defined]
+        yield pg
+        context.close()
+        browser.close()
+    assert not outside, f"requests left the machine: {outside}"
+    assert not dialogs, f"a script ran a dialog (XSS?): {dialogs}"
+    assert not errors, f"browser errors (CSP violations show here): {errors}"
+
+
+def _sign_in(pg: Any, username: str = "admin") -> None:
+    pg.goto(pg.base + "/")
+    assert "/login" in pg.url
+    pg.fill("input[name=username]", username)
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_url(pg.base + "/")
+
+
+def _canvas_drawn(pg: Any, selector: str) -> bool:
+    return bool(
+        pg.eval_on_selector(
+            f"{selector} canvas",
+            """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                      for (let i = 3; i < d.length; i += 4) { if (d[i] !== 0) return true; }
+                      return false; }""",
+        )
+    )
+
+
+def test_sign_in_classify_and_see_the_charts(page: Any) -> None:
+    _sign_in(page)
+    page.click("#classify-now")
+    page.wait_for_selector("#classify-done", timeout=120_000)
+    page.goto(page.base + "/")
+    page.wait_for_selector("#chart-value canvas")
+    assert _canvas_drawn(page, "#chart-value")
+    assert _canvas_drawn(page, "#chart-churn_risk")
+    assert page.locator("#migration td").count() > 0
+
+
+def test_filter_open_override_and_switch_language(page: Any, browser_env: WebEnv) -> None:
+    _sign_in(page)
+    page.goto(page.base + "/customers")
+    before = page.inner_text("#result-count")
+    page.click("details:has(input[value='value_tier:A']) summary")
+    page.check("input[value='value_tier:A']")
+    page.click("#customer-filter button[type=submit]")
+    page.wait_for_url("**label=value_tier*")
+    after = page.inner_text("#result-count")
+    assert after != before
+    tags = page.locator("#customers tbody tr td:nth-child(6) .tag").all_inner_texts()
+    assert tags and all(t.startswith("A ") for t in tags)
+    page.click("#customers tbody tr:first-child td:first-child a")
+    page.wait_for_selector("#labels")
+    assert page.locator("#labels td.reason").first.inner_text().strip()
+    page.select_option("#override-dimension", "churn_risk")
+    page.select_option("#override-label", "churn_risk:low")
+    page.fill("#override-form input[name=reason]", "Signed a 3-year contract")
+    page.click("#override-form button[type=submit]")
+    page.wait_for_selector("#overrides")
+    assert "Signed a 3-year contract" in page.inner_text("#overrides")
+    # switch to Chinese: remembered on every page from then on
+    page.click("#lang-switch")
+    page.wait_for_load_state()
+    for path in ("/", "/customers", f"/customers/{browser_env.pool[0]}", "/admin/users",
+                 "/admin/audit", "/tokens"):  # fmt: skip
+        page.goto(page.base + path)
+        assert page.get_attribute("html", "lang") == "zh-CN", path
+        text = page.inner_text("body")
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in text), path
+        assert "客户" in text or "用户" in text or "令牌" in text or "审计" in text, path
+
+
+def test_stored_xss_stays_inert_in_the_browser(page: Any, browser_env: WebEnv) -> None:
+    _sign_in(page)
+    page.goto(page.base + f"/customers/{browser_env.xss_customer}")
+    assert "<script>alert('xss')</script>" in page.inner_text("h1")
+    page.goto(page.base + "/admin/users")
+    assert "<script>alert('xss')</script>" in page.inner_text("#users")
