@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from tierwise.classify import _store
 from tierwise.classify._explain import label_text
-from tierwise.scheme import Scheme, load_scheme
+from tierwise.scheme import Scheme, default_scheme_text, load_scheme
 from tierwise.store.tables import schemes
 
 
@@ -57,7 +57,7 @@ def published(conn: sa.Connection) -> Published | None:
     if snap is None:
         return None
     if snap.scheme_id is None:
-        scheme = _store.scheme_for_snapshot(conn, snapshot=snap)
+        scheme = _scheme_document(default_scheme_text())
     else:
         document = conn.scalar(sa.select(schemes.c.document).where(schemes.c.id == snap.scheme_id))
         scheme = _scheme_document(str(document))

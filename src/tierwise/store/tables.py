@@ -448,7 +448,6 @@ labels = sa.Table(
         sa.BigInteger(),
         sa.ForeignKey("customers.id", ondelete="CASCADE"),
         primary_key=True,
-        index=True,
     ),
     sa.Column("label", sa.String(64), nullable=False),
     sa.Column("score", NUMBER),
@@ -457,6 +456,8 @@ labels = sa.Table(
     # the day the customer entered this label (carried over while it stays)
     sa.Column("since", sa.Date(), nullable=False),
     sa.Index(None, "snapshot_id", "dimension", "label"),
+    # one customer's labels in one snapshot (the 360 page, list pages); serves the foreign key
+    sa.Index(None, "customer_pk", "snapshot_id"),
 )
 
 label_changes = sa.Table(

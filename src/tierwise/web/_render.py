@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -11,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from tierwise.store.audit import jsonable
 from tierwise.web._i18n import LANGS, fmt_date, fmt_money, fmt_number, t
 
 TEMPLATES_DIR: Final = Path(__file__).with_name("templates")
@@ -59,9 +62,29 @@ def page(
     return templates.TemplateResponse(request, name, base | context, status_code=status_code)
 
 
+def _encode(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    return str(value)
+
+
+class TwinResponse(JSONResponse):
+    """Plain `json.dumps` of what the library returned: FastAPI's encoder took 15× as long
+    on a customer list page (15 ms against 1 ms for 50 customers)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, default=_encode)
+        except ValueError:  # NaN or infinity somewhere: spelled out as strings
+            text = json.dumps(jsonable(content), ensure_ascii=False, default=_encode)
+        return text.encode("utf-8")
+
+
 def twin(data: Any, *, status_code: int = 200) -> JSONResponse:
     """The JSON twin of a page: the same data the page was rendered from."""
-    return JSONResponse(data, status_code=status_code)
+    return TwinResponse(data, status_code=status_code)
 
 
 __all__ = ["STATIC_DIR", "page", "templates", "twin"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierwise.access import (
@@ -27,7 +27,7 @@ from tierwise.store.tables import customers as customers_table
 from tierwise.store.tables import pending_changes
 from tierwise.web._deps import ChangingUser, CurrentUser, LangDep, SettingsDep, StoreDep
 from tierwise.web._i18n import t
-from tierwise.web._render import page
+from tierwise.web._render import page, twin
 
 router = APIRouter()
 
@@ -85,11 +85,11 @@ def customers_page(
 def customers_json(
     lang: LangDep, store: StoreDep, auth: CurrentUser,
     params: Annotated[ListParams, Query()], label: Labels = [],  # noqa: B006
-) -> dict[str, Any]:  # fmt: skip
+) -> JSONResponse:  # fmt: skip
     """Customers in scope, filtered by labels, owner, region, industry and text; paginated."""
     filt = _filter(label, params.q, params.owner, params.province, params.industry,
                    params.sort, params.page, params.per_page)  # fmt: skip
-    return _list(store, auth, lang, filt)
+    return twin(_list(store, auth, lang, filt))
 
 
 EXPORT_HEADERS = ("customer_id", "name", "kind", "phone", "email", "province", "city", "industry")
@@ -162,18 +162,18 @@ def customer_page(
 @router.get("/api/v1/customers/{customer_id}", tags=["customers"])
 def customer_json(
     customer_id: str, lang: LangDep, settings: SettingsDep, store: StoreDep, auth: CurrentUser
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Customer 360: profile, labels with explanations, changes, and related records."""
-    return _360(store, settings, auth, lang, customer_id)
+    return twin(_360(store, settings, auth, lang, customer_id))
 
 
 @router.get("/api/v1/customers/{customer_id}/history", tags=["customers"])
 def customer_history(
     customer_id: str, lang: LangDep, settings: SettingsDep, store: StoreDep, auth: CurrentUser
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Every label change of the customer, newest first."""
     data = _360(store, settings, auth, lang, customer_id)
-    return {"customer_id": customer_id, "changes": data["timeline"]}
+    return twin({"customer_id": customer_id, "changes": data["timeline"]})
 
 
 class OverrideIn(BaseModel):

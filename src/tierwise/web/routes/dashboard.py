@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from tierwise.access import dashboard, last_classification
 from tierwise.web._deps import ChangingUser, CurrentUser, LangDep, SettingsDep, StoreDep
-from tierwise.web._render import page
+from tierwise.web._render import page, twin
 
 router = APIRouter()
 
@@ -37,9 +37,9 @@ def dashboard_page(
 @router.get("/api/v1/dashboard", tags=["dashboard"])
 def dashboard_json(
     lang: LangDep, settings: SettingsDep, store: StoreDep, auth: CurrentUser
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Distributions, value by tier, migration, churn risk and recent changes, in scope."""
-    return _dashboard(store, settings, auth, lang)
+    return twin(_dashboard(store, settings, auth, lang))
 
 
 @router.get("/classify/status", response_class=HTMLResponse, include_in_schema=False)
@@ -57,9 +57,9 @@ def classify_now(request: Request, lang: LangDep, store: StoreDep, auth: Changin
 
 
 @router.get("/api/v1/classifications/status", tags=["classifications"])
-def classify_status(request: Request, store: StoreDep, auth: CurrentUser) -> dict[str, Any]:
+def classify_status(request: Request, store: StoreDep, auth: CurrentUser) -> JSONResponse:
     """The running or last classification: state, seconds, result or error."""
-    return _status(request, store)
+    return twin(_status(request, store))
 
 
 @router.post("/api/v1/classifications", status_code=202, tags=["classifications"])

@@ -1,4 +1,4 @@
-"""Web app: customer owners (users) and the public pool, server-side sessions, API tokens, sign-in attempts.
+"""Web app: a (customer, snapshot) index on labels; customer owners (users) and the public pool, server-side sessions, API tokens, sign-in attempts.
 
 Revision ID: 0003_web
 Revises: 0002_classification
@@ -29,6 +29,9 @@ def _user_fk(table: str, ondelete: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    # a customer's labels in a snapshot: (customer_pk) alone made SQLite scan the snapshot
+    op.drop_index("ix_labels_customer_pk", table_name="labels")
+    op.create_index("ix_labels_customer_pk_snapshot_id", "labels", ["customer_pk", "snapshot_id"])
     op.create_table(
         "customer_owners",
         sa.Column("customer_pk", sa.BigInteger(), nullable=False),
@@ -106,3 +109,5 @@ def downgrade() -> None:
     op.drop_table("api_tokens")
     op.drop_table("sessions")
     op.drop_table("customer_owners")
+    op.drop_index("ix_labels_customer_pk_snapshot_id", table_name="labels")
+    op.create_index("ix_labels_customer_pk", "labels", ["customer_pk"])
