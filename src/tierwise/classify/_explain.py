@@ -98,9 +98,10 @@ def _reason(
     if key == INSUFFICIENT and dim.insufficient:
         facts = _rule_facts(dim.insufficient, row, lang, currency)
         return (
-            f"数据不足：{to_text(parse(dim.insufficient))}（{facts}）"
+            # the label text ("数据不足" / "Insufficient data") already leads the reason
+            f"{to_text(parse(dim.insufficient))}（{facts}）"
             if zh
-            else f"insufficient data: {to_text(parse(dim.insufficient))} ({facts})"
+            else f"{to_text(parse(dim.insufficient))} ({facts})"
         )
     if isinstance(dim, ScoreDimension):
         terms = []
