@@ -105,6 +105,13 @@ EXPECTED: dict[tuple[str, str], Op] = {
         setup=_owned,
         body=lambda env, u: {"dimension": "churn_risk", "label": "low", "reason": "called"},
     ),
+    ("POST", "/api/v1/customers/owner"): Op(
+        WRITE,
+        body=lambda env, u: {
+            "customer_ids": env.owned["rep1"][6:8],
+            "owner_id": env.user_ids["rep1"],
+        },
+    ),
     ("DELETE", "/api/v1/customers/{customer_id}/overrides/{dimension}"): Op(WRITE, setup=_override),
     ("POST", "/api/v1/approvals/{pending_id}"): Op(
         WRITE, setup=_pending, body=lambda env, u: {"approve": False, "note": "keep A"}

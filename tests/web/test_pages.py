@@ -28,7 +28,9 @@ def test_every_message_has_both_languages_and_every_template_key_exists() -> Non
     used = set()
     for path in TEMPLATES_DIR.glob("*.html"):
         used |= set(
-            re.findall(r"""\bt\(\s*'([a-z_]+\.[a-z_.]+)'\s*[,)]""", path.read_text(encoding="utf-8"))
+            re.findall(
+                r"""\bt\(\s*'([a-z_]+\.[a-z_.]+)'\s*[,)]""", path.read_text(encoding="utf-8")
+            )
         )
     missing = sorted(k for k in used if k not in table)
     assert not missing, missing
@@ -179,3 +181,23 @@ def test_every_api_operation_is_documented(app: Any) -> None:
         for method, op in item.items():
             assert op.get("description") or op.get("summary"), f"{method} {path}"
             assert op.get("tags"), f"{method} {path}"
+
+
+def test_bulk_assignment_from_the_list(login: Any, web_env: WebEnv) -> None:
+    boss = login("boss")
+    page = boss.get("/customers", params={"owner": "pool"}).text
+    assert 'form="assign-form"' in page
+    chosen = web_env.pool[10:12]
+    r = boss.post("/customers/assign", data={"csrf_token": boss.csrf, "owner_id": str(web_env.user_ids["rep2"]),
+                                             "customer_id": chosen, "back": "?owner=pool"})  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/customers?owner=pool"
+    mine = login("rep2").get(
+        "/api/v1/customers", params={"owner": str(web_env.user_ids["rep2"]), "per_page": 200}
+    )
+    assert set(chosen) <= {c["customer_id"] for c in mine.json()["items"]}
+    assert set(chosen).isdisjoint(i["customer_id"] for i in login("rep1").get(
+        "/api/v1/customers", params={"per_page": 200, "owner": "pool"}).json()["items"])  # fmt: skip
+    back = boss.post("/api/v1/customers/owner", json={"customer_ids": chosen, "owner_id": None})
+    assert back.json()["changed"] == 2
+    # a rep sees no assignment controls
+    assert 'form="assign-form"' not in login("rep1").get("/customers").text

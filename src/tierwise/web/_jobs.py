@@ -57,8 +57,19 @@ class Jobs:
         from tierwise.classify._service import last_order_day
 
         principal.require("classify")
+        from tierwise.store.jobs import mark_stale_jobs_interrupted
+        from tierwise.store.tables import jobs
+
+        with self.store.begin() as conn:
+            mark_stale_jobs_interrupted(conn)
+            elsewhere = conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(jobs)
+                .where(jobs.c.kind == "classify", jobs.c.state == "running")
+            )
         with self._lock:
-            if self.classify_run is not None and self.classify_run.state == "running":
+            running_here = self.classify_run is not None and self.classify_run.state == "running"
+            if running_here or elsewhere:
                 raise BusyError("A classification is already running; wait for it to finish.")
             run = Run("classify")
             self.classify_run = run

@@ -315,6 +315,34 @@ def owner_form(
     return RedirectResponse(f"/customers/{customer_id}", status_code=303)
 
 
+class BulkOwnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_ids: list[str] = Field(min_length=1, max_length=5000)
+    owner_id: int | None = Field(description="a user id, or null for the public pool")
+
+
+@router.post("/api/v1/customers/owner", tags=["customers"])
+def bulk_owner_json(body: BulkOwnerIn, store: StoreDep, auth: ChangingUser) -> dict[str, Any]:
+    """Give several customers to a user (or back to the pool); all or none (404 if one is
+    missing or out of scope)."""
+    with store.begin() as conn:
+        return assign_owner(conn, principal=auth.principal, customer_ids=body.customer_ids,
+                            owner_id=body.owner_id)  # fmt: skip
+
+
+@router.post("/customers/assign", include_in_schema=False)
+def bulk_owner_form(
+    store: StoreDep, auth: ChangingUser, owner_id: Annotated[str, Form()],
+    customer_id: Annotated[list[str], Form()], back: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
+    from tierwise.web.routes.auth import _safe_next
+
+    with store.begin() as conn:
+        assign_owner(conn, principal=auth.principal, customer_ids=customer_id,
+                     owner_id=int(owner_id) if owner_id else None)  # fmt: skip
+    return RedirectResponse(_safe_next("/customers" + back), status_code=303)
+
+
 class CustomerUpdate(BaseModel):
     """The fields a user may edit. Owner, tier, labels and roles are not among them: a request
     naming one is refused (no mass assignment)."""
