@@ -205,3 +205,15 @@ def test_pages_have_no_inline_scripts(app: Any, login: Any, web_env: WebEnv) -> 
             assert 'src="/static/' in attrs and not body.strip(), (path, attrs, body[:80])
         assert not re.search(r"<[^>]+\son[a-z]+=", html), path
         assert not re.search(r'(src|href)="(https?:)?//', html), path
+
+
+def test_permission_failures_are_audited(login: Any) -> None:
+    rep = login("rep2")
+    assert rep.get("/api/v1/users").status_code == 403
+    assert rep.put("/api/v1/customers/X/owner", json={"owner_id": None},
+                   headers={"X-CSRF-Token": ""}).status_code == 403  # fmt: skip
+    entries = login("admin").get("/api/v1/audit").json()
+    denied = [e for e in entries if e["action"] == "permission.denied" and e["actor"] == "rep2"]
+    reasons = {(e["entity_id"], e["after"]["reason"]) for e in denied}
+    assert ("GET /api/v1/users", "ForbiddenError") in reasons
+    assert ("PUT /api/v1/customers/X/owner", "CsrfError") in reasons

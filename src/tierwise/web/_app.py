@@ -57,9 +57,26 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _audit_denied(request: Request, exc: Exception) -> None:
+    """Permission failures are audited (RELIABILITY.md), with who, what and from where."""
+    from tierwise.store import audit
+
+    auth = getattr(request.state, "auth", None)
+    actor = auth.principal.username if auth is not None else "anonymous"
+    with request.app.state.store.begin() as conn:
+        audit.record(
+            conn, actor=actor, actor_id=auth.principal.user_id if auth is not None else None,
+            action="permission.denied", entity="request",
+            entity_id=f"{request.method} {request.url.path}"[:128],
+            after={"reason": type(exc).__name__}, ip=request.client.host if request.client else None,
+        )  # fmt: skip
+
+
 def _error(request: Request, exc: Exception) -> Response:
     lang = getattr(request.state, "lang", None) or get_lang(request)
     status, key = next((s, k) for cls, s, k in _ERRORS if isinstance(exc, cls))
+    if isinstance(exc, ForbiddenError | CsrfError):
+        _audit_denied(request, exc)
     if isinstance(exc, NotSignedIn) and not _is_api(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={target}", status_code=303)
