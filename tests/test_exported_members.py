@@ -137,6 +137,7 @@ PUBLIC: dict[str, set[str]] = {
     },
     "tierwise.web": {
         "CSP",
+        "app_from_env",
         "create_app",
     },
     "tierwise.demo": {

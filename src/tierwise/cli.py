@@ -344,14 +344,27 @@ def demo(
         _serve(settings)
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
     from tierwise.web import create_app
 
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]Tierwise: {url}[/]  (Ctrl+C stops / 按 Ctrl+C 停止)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        )
+        return
+    # worker processes build their app from the environment: pass the settings on through it
+    for name, value in settings.model_dump(exclude_none=True).items():
+        os.environ[f"TIERWISE_{name.upper()}"] = str(value)
+    uvicorn.run(
+        "tierwise.web:app_from_env", factory=True, host=settings.host, port=settings.port,
+        workers=workers, log_level="warning",
+    )  # fmt: skip
 
 
 @app.command(epilog="Example: tierwise serve --port 8000")
@@ -359,6 +372,9 @@ def serve(
     data_dir: DataDirOpt = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (one per core is a good start).")
+    ] = 1,
 ) -> None:
     """Serve the web app and the REST API over an existing data directory."""
     extra: dict[str, Any] = {}
@@ -367,18 +383,23 @@ def serve(
     if port:
         extra["port"] = port
     settings = _settings(data_dir, **extra)
-    from tierwise.store import current_revision, head_revision
+    from tierwise.store import count_users
 
-    store = pipeline.open_store(settings)
+    if settings.database_url is None and not (settings.data_dir / "tierwise.db").exists():
+        raise TierwiseError(
+            f"There is no Tierwise data in {settings.data_dir.resolve()}; run `tierwise init` "
+            "(or `tierwise demo`) first, or pass --data-dir."
+        )
+    store = pipeline.open_store(settings)  # applies pending migrations
     try:
-        if current_revision(store) != head_revision():
-            raise TierwiseError(
-                f"The database at {settings.store_url} is not set up or not up to date; "
-                "run `tierwise init` (new) or `tierwise db upgrade` (existing) first."
-            )
+        with store.connect() as conn:
+            if count_users(conn, active_only=True) == 0:
+                raise TierwiseError(
+                    "Nobody could sign in: the store has no active user. Run `tierwise init`."
+                )
     finally:
         store.dispose()
-    _serve(settings)
+    _serve(settings, workers)
 
 
 def main() -> None:

@@ -166,4 +166,12 @@ def create_app(settings: Settings, *, store: Any = None) -> FastAPI:
     return app
 
 
-__all__ = ["CSP", "create_app"]
+def app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory tierwise.web:app_from_env`` (settings from the
+    environment); `tierwise serve --workers N` starts N such processes."""
+    from tierwise.settings import load_settings
+
+    return create_app(load_settings())
+
+
+__all__ = ["CSP", "app_from_env", "create_app"]
