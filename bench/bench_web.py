@@ -104,12 +104,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = os.environ | {"TIERWISE_DATA_DIR": str(data_dir / "data"), "TIERWISE_MODE": "dev"}
     log = data_dir / "serve.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [str(Path(_python()).with_name("tierwise")), "serve", "--port", str(port)],
+            [
+                str(Path(_python()).with_name("tierwise")),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -190,7 +197,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     info = build(data_dir, customers)
     token, ids, pairs = _token(data_dir)
     port = _free_port()
-    server = _serve(data_dir, port)
+    workers = int(getattr(args, "workers", None) or 1)
+    server = _serve(data_dir, port, workers)
     rows = []
     try:
         scenarios = {
@@ -219,7 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"{info['generate_s'] + info['import_s'] + info['classify_s']:.0f} s when first made "
         f"(generate {info['generate_s']} s, import {info['import_s']} s, classify {info['classify_s']} s)",
         f"first (uncached) requests: {warm['max_ms']} ms at most",
-        "load: threads in the benchmark process share the 2 cores with the server; p95 includes that",
+        f"server: tierwise serve --workers {workers}; the load threads share the 2 cores with it",
     ]
     for r in rows:
         for e in r.pop("first_errors"):
@@ -232,6 +240,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--customers", type=int, help=f"demo customers (default {DEFAULT_CUSTOMERS:,})")
     p.add_argument("--seconds", type=float, help="load per scenario (default 30; quick 5)")
     p.add_argument("--users", type=int, default=USERS, help="concurrent users (default 20)")
+    p.add_argument("--workers", type=int, default=1, help="tierwise serve --workers (default 1)")
     p.add_argument("--quick", action="store_true", help=f"{QUICK_CUSTOMERS:,} customers, 5 s")
     p.add_argument("--out", type=Path, default=BENCH_DIR / "out", help="results and caches")
     args = p.parse_args(argv)
