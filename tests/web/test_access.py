@@ -8,19 +8,58 @@ rep2, in the same team, must get 404 exactly as for a customer that does not exi
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
-from webenv import WebEnv
+from webenv import WebEnv, build
 
 from tierwise.classify import set_override
 from tierwise.store import create_user
 from tierwise.store.tables import api_tokens, label_overrides, pending_changes, users
+from tierwise.web import create_app
 
 USERS = ("admin", "boss", "rep1", "rep2", "ana")
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def web_env(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebEnv]:
+    """The access rules hold on both stores: SQLite and PostgreSQL (a throwaway schema)."""
+    root = tmp_path_factory.mktemp(f"access-{request.param}")
+    if request.param == "sqlite":
+        env = build(root)
+        yield env
+        env.store.dispose()
+        return
+    server = request.getfixturevalue("pg_server")
+    schema = f"tw_web_{secrets.token_hex(5)}"
+    dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    url = server.update_query_dict({"options": f"-csearch_path={schema}"})
+    env = build(root, database_url=url.render_as_string(hide_password=False))
+    try:
+        yield env
+    finally:
+        env.store.dispose()
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute("SET lock_timeout = '10s'")
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def app(web_env: WebEnv) -> Any:
+    return create_app(web_env.settings, store=web_env.store)
+
+
 _counter = itertools.count()
 
 

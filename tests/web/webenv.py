@@ -39,8 +39,8 @@ class WebEnv:
     xss_customer: str
 
 
-def build(root: Path) -> WebEnv:
-    settings = Settings(data_dir=root / "data", mode="dev")
+def build(root: Path, database_url: str | None = None) -> WebEnv:
+    settings = Settings(data_dir=root / "data", mode="dev", database_url=database_url)
     pipeline.init(settings)
     files = root / "files"
     generate(customers=300, out=files, seed=7, fmt="csv")
