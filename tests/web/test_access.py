@@ -19,9 +19,11 @@ import sqlalchemy as sa
 from webenv import WebEnv, build
 
 from tierwise.classify import set_override
+from tierwise.scheme import default_scheme, default_scheme_text, dump_scheme, scheme_hash
 from tierwise.store import create_user
 from tierwise.store.tables import api_tokens, label_overrides, pending_changes, users
 from tierwise.web import create_app
+from tierwise.web._schemes import preview_token
 
 USERS = ("admin", "boss", "rep1", "rep2", "ana")
 
@@ -125,6 +127,33 @@ def _own_token(env: WebEnv, user: str) -> dict[str, Any]:
     return {"token_id": tid}
 
 
+def _unique_scheme() -> Any:
+    """The default scheme under a new name: a document that was never published."""
+    return default_scheme().model_copy(update={"name": f"matrix {next(_counter)}"})
+
+
+def _published_version(env: WebEnv, user: str) -> dict[str, Any]:
+    from tierwise.classify._store import publish_scheme
+
+    with env.store.begin() as conn:
+        version = publish_scheme(conn, scheme=_unique_scheme(), actor="test", note="matrix")
+    return {"version": version.version}
+
+
+def _document(env: WebEnv, user: str) -> dict[str, Any]:
+    return {"document": default_scheme_text()}
+
+
+def _publishable(env: WebEnv, user: str) -> dict[str, Any]:
+    from tierwise.classify._store import current_scheme
+
+    with env.store.connect() as conn:
+        version = current_scheme(conn).version
+    scheme = _unique_scheme()
+    token = preview_token(env.settings, digest=scheme_hash(scheme), version=version)
+    return {"document": dump_scheme(scheme), "preview_token": token, "note": f"by {user}"}
+
+
 EXPECTED: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/me"): Op(everyone(200)),
     ("GET", "/api/v1/dashboard"): Op(everyone(200)),
@@ -167,11 +196,65 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/tokens"): Op(everyone(200)),
     ("POST", "/api/v1/tokens"): Op(everyone(201), body=lambda env, u: {"name": "matrix"}),
     ("DELETE", "/api/v1/tokens/{token_id}"): Op(everyone(200), setup=_own_token),
+    ("GET", "/api/v1/schemes"): Op(everyone(200)),
+    ("GET", "/api/v1/schemes/current"): Op(everyone(200)),
+    ("GET", "/api/v1/schemes/{version}"): Op(everyone(200), setup=_published_version),
+    ("POST", "/api/v1/schemes/validate"): Op(everyone(200), body=_document),
+    # a preview names customers beyond a rep's own
+    ("POST", "/api/v1/schemes/preview"): Op(
+        {"admin": 200, "boss": 200, "rep1": 403, "rep2": 403, "ana": 200}, body=_document
+    ),
+    ("POST", "/api/v1/schemes"): Op(
+        {"admin": 201, "boss": 201, "rep1": 403, "rep2": 403, "ana": 403}, body=_publishable
+    ),
     # starting a classification: only roles that may; 409 would mean one is still running
     ("POST", "/api/v1/classifications"): Op(
         {"admin": 202, "boss": 202, "rep1": 403, "rep2": 403, "ana": 403}
     ),
 }
+
+
+# ---- import wizard (tierwise.web.routes.imports): only roles with "import" (admin) ----
+def _upload_of(env: WebEnv, name: str) -> dict[str, Any]:
+    """An upload of the admin's (others get 403 before any lookup: their role may not import)."""
+    from pathlib import Path
+
+    from tierwise.access import Principal
+    from tierwise.web import _uploads
+
+    admin = Principal(user_id=env.user_ids["admin"], username="admin", role="admin")
+    path = Path(__file__).parents[1] / "corpus" / name
+    with path.open("rb") as fh:
+        view = _uploads.receive(env.settings, principal=admin, filename=path.name, source=fh,
+                                lang="en")  # fmt: skip
+    return {"upload_id": view["upload_id"]}
+
+
+def _upload(env: WebEnv, user: str) -> dict[str, Any]:
+    return _upload_of(env, "01_customers.csv")
+
+
+def _empty_upload(env: WebEnv, user: str) -> dict[str, Any]:
+    return _upload_of(env, "27_empty.csv")  # a real run of it writes no rows
+
+
+EXPECTED.update(
+    {
+        ("GET", "/api/v1/imports"): Op(admin_only(200)),
+        # the matrix sends JSON, not multipart: the admin is told to choose a file (422)
+        ("POST", "/api/v1/imports"): Op(admin_only(422)),
+        ("GET", "/api/v1/imports/{upload_id}"): Op(admin_only(200), setup=_upload),
+        ("DELETE", "/api/v1/imports/{upload_id}"): Op(admin_only(204), setup=_upload),
+        ("PUT", "/api/v1/imports/{upload_id}/choices"): Op(
+            admin_only(200), setup=_upload, body=lambda env, u: {"on_duplicate": "skip"}
+        ),
+        ("POST", "/api/v1/imports/{upload_id}/dry-run"): Op(admin_only(200), setup=_upload),
+        ("POST", "/api/v1/imports/{upload_id}/run"): Op(admin_only(202), setup=_empty_upload),
+        ("GET", "/api/v1/imports/{upload_id}/status"): Op(admin_only(200), setup=_upload),
+        ("GET", "/api/v1/imports/{upload_id}/problems"): Op(admin_only(200), setup=_upload),
+        ("GET", "/api/v1/imports/{upload_id}/errors.csv"): Op(admin_only(200), setup=_upload),
+    }
+)
 
 
 def _operations(app: Any) -> list[tuple[str, str]]:

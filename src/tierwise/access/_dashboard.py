@@ -131,8 +131,10 @@ def _migration(
         return None
     old = labels.alias("old")
     new = labels.alias("new")
+    # a constant inlined, not bound: PostgreSQL matches GROUP BY expressions textually
+    previous = sa.func.coalesce(old.c.label, sa.literal_column(f"'{NEW}'"))
     query = (
-        sa.select(sa.func.coalesce(old.c.label, NEW), new.c.label, sa.func.count())
+        sa.select(previous, new.c.label, sa.func.count())
         .select_from(
             new.outerjoin(
                 old,
@@ -148,7 +150,7 @@ def _migration(
             new.c.dimension == dimension,
             scope_clause(principal, new.c.customer_pk),
         )
-        .group_by(sa.func.coalesce(old.c.label, NEW), new.c.label)
+        .group_by(previous, new.c.label)
     )
     cells = {(str(a), str(b)): int(cast(int, n)) for a, b, n in conn.execute(query)}
     keys = list(reversed(pub.labels_of(dimension)))

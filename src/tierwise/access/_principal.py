@@ -26,6 +26,7 @@ Action = Literal[
     "export",
     "write",  # overrides, approvals, owner assignment within scope
     "classify",
+    "preview",  # compute a draft scheme's effect (names customers beyond a rep's own)
     "publish",  # publish a classification scheme
     "import",
     "admin",  # users, roles, audit log
@@ -33,10 +34,12 @@ Action = Literal[
 
 # deny by default: an action is allowed only where it is listed
 CAPABILITIES: Final[dict[str, frozenset[str]]] = {
-    "admin": frozenset({"read", "export", "write", "classify", "publish", "import", "admin"}),
-    "manager": frozenset({"read", "export", "write", "classify", "publish"}),
+    "admin": frozenset(
+        {"read", "export", "write", "classify", "preview", "publish", "import", "admin"}
+    ),
+    "manager": frozenset({"read", "export", "write", "classify", "preview", "publish"}),
     "rep": frozenset({"read", "export"}),
-    "analyst": frozenset({"read", "export"}),
+    "analyst": frozenset({"read", "export", "preview"}),
 }
 
 

@@ -8,6 +8,7 @@ token, in the ``X-CSRF-Token`` header (HTMX, fetch) or the ``csrf_token`` form f
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -94,9 +95,10 @@ def current_auth(request: Request) -> Auth:
     return auth
 
 
-async def checked_auth(request: Request) -> Auth:
+async def checked_auth(request: Request) -> AsyncIterator[Auth]:
     """The caller of a state-changing request, after the CSRF check for cookie sessions."""
     auth = current_auth(request)
+    form = None
     if auth.via == "session":
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.headers.get("content-type", "").startswith(
@@ -106,8 +108,14 @@ async def checked_auth(request: Request) -> Auth:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
         if not sent or not auth.csrf_token or not secrets.compare_digest(sent, auth.csrf_token):
+            if form is not None:
+                await form.close()
             raise CsrfError("Missing or wrong CSRF token; reload the page and try again.")
-    return auth
+    try:
+        yield auth
+    finally:
+        if form is not None:  # spooled upload files, once the route is done with them
+            await form.close()
 
 
 CurrentUser = Annotated[Auth, Depends(current_auth)]
