@@ -137,9 +137,9 @@ def test_filter_open_override_and_switch_language(page: Any, browser_env: WebEnv
     page.wait_for_url("**label=value_tier*")
     after = page.inner_text("#result-count")
     assert after != before
-    tags = page.locator("#customers tbody tr td:nth-child(6) .tag").all_inner_texts()
+    tags = page.locator("#customers td[data-dimension=value_tier] .tag").all_inner_texts()
     assert tags and all(t.startswith("A ") for t in tags)
-    page.click("#customers tbody tr:first-child td:first-child a")
+    page.click("#customers tbody tr:first-child a")
     page.wait_for_selector("#labels")
     assert page.locator("#labels td.reason").first.inner_text().strip()
     page.select_option("#override-dimension", "churn_risk")
@@ -166,3 +166,52 @@ def test_stored_xss_stays_inert_in_the_browser(page: Any, browser_env: WebEnv) -
     assert "<script>alert('xss')</script>" in page.inner_text("h1")
     page.goto(page.base + "/admin/users")
     assert "<script>alert('xss')</script>" in page.inner_text("#users")
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+def test_import_a_file_through_the_wizard(page: Any, browser_env: WebEnv) -> None:
+    import sqlalchemy as sa
+
+    _sign_in(page)
+    page.goto(page.base + "/imports")
+    page.set_input_files("#upload-file", str(CORPUS / "09_orders_gbk_chinese_headers.csv"))
+    page.click("#upload-submit")
+    page.wait_for_selector("#dry-run")
+    body = page.inner_text("body")
+    assert "orders" in body.lower() or "订单" in body
+    assert "GB18030" in body or "GBK" in body.upper()
+    page.click("#dry-run")
+    page.wait_for_selector("#run-import")
+    with browser_env.store.connect() as conn:
+        before = conn.scalar(sa.text("SELECT count(*) FROM orders"))
+    page.click("#run-import")
+    page.wait_for_selector("#import-done", timeout=120_000)
+    inserted = int(page.inner_text("#count-inserted").replace(",", "").strip())
+    with browser_env.store.connect() as conn:
+        after = conn.scalar(sa.text("SELECT count(*) FROM orders"))
+    assert inserted > 0 and after - before == inserted
+
+
+def test_preview_then_publish_a_scheme(page: Any, browser_env: WebEnv) -> None:
+    from tierwise.classify._store import current_scheme
+
+    with browser_env.store.connect() as conn:
+        before = current_scheme(conn).version
+    _sign_in(page, "boss")
+    page.goto(page.base + "/schemes")
+    text = page.input_value("#scheme-document")
+    assert "value_tier:" in text
+    page.fill("#scheme-document", text.replace("name: Tierwise default", "name: Tierwise 2027", 1))
+    page.click("#scheme-validate")
+    page.wait_for_selector("#scheme-valid")
+    page.click("#scheme-preview-button")
+    page.wait_for_selector("#scheme-preview-done", timeout=120_000)
+    page.fill("#scheme-note", "Renamed for 2027")
+    page.click("#scheme-publish")
+    page.wait_for_selector("#scheme-published")
+    with browser_env.store.connect() as conn:
+        now = current_scheme(conn)
+    assert now.version == before + 1 and now.scheme.name == "Tierwise 2027"
+    assert "Renamed for 2027" in page.inner_text("#scheme-versions")
