@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from tierwise.access import Principal, open_session, principal_for_token
-from tierwise.errors import TierwiseError
+from tierwise.errors import DataError, TierwiseError
 from tierwise.settings import Settings
 from tierwise.web._i18n import COOKIE, negotiate
 
 SESSION_COOKIE = "tw_session"
+#: the largest id a database column holds (BIGINT); larger numbers cannot name a record
+MAX_ID = 2**63 - 1
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
@@ -119,8 +121,20 @@ async def checked_auth(request: Request) -> AsyncIterator[Auth]:
 
 
 CurrentUser = Annotated[Auth, Depends(current_auth)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+VersionPath = Annotated[int, Path(ge=0, le=MAX_ID)]
 ChangingUser = Annotated[Auth, Depends(checked_auth)]
 MaybeUser = Annotated[Auth | None, Depends(optional_auth)]
+
+
+def form_id(value: str | None, *, field: str) -> int | None:
+    """An optional id from a form field ("" means none); a clear error for anything else."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise DataError(f'Form field "{field}" must be a user id (got "{text[:40]}").')
+    return int(text)
 
 
 def client_ip(request: Request) -> str | None:
@@ -130,15 +144,19 @@ def client_ip(request: Request) -> str | None:
 __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
+    "MAX_ID",
     "SESSION_COOKIE",
     "Auth",
     "ChangingUser",
     "CsrfError",
     "CurrentUser",
+    "IdPath",
     "LangDep",
     "MaybeUser",
     "NotSignedIn",
     "SettingsDep",
     "StoreDep",
+    "VersionPath",
     "client_ip",
+    "form_id",
 ]

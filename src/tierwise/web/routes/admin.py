@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +18,7 @@ from tierwise.access import (
     revoke_api_token,
     update_user,
 )
-from tierwise.web._deps import ChangingUser, CurrentUser, LangDep, StoreDep
+from tierwise.web._deps import MAX_ID, ChangingUser, CurrentUser, IdPath, LangDep, StoreDep, form_id
 from tierwise.web._render import page
 
 router = APIRouter()
@@ -31,14 +31,14 @@ class UserCreate(BaseModel):
     role: RoleName
     display_name: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=320)
-    manager_id: int | None = None
+    manager_id: int | None = Field(None, ge=1, le=MAX_ID)
     password: str | None = Field(None, min_length=8, max_length=1024)
 
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: RoleName | None = None
-    manager_id: int | None = None
+    manager_id: int | None = Field(None, ge=1, le=MAX_ID)
     is_active: bool | None = None
     display_name: str | None = Field(None, max_length=200)
 
@@ -78,12 +78,12 @@ def create_user_form(
     manager_id: Annotated[str | None, Form()] = None,
 ) -> Response:  # fmt: skip
     body = UserCreate(username=username, role=role, display_name=display_name or None,
-                      manager_id=int(manager_id) if manager_id else None)  # fmt: skip
+                      manager_id=form_id(manager_id, field="manager_id"))  # fmt: skip
     created = _create(store, auth, body) | {"username": username}
     return page(request, "users.html", {"users": _users(store, auth), "created": created})
 
 
-def _update(store: Any, auth: Any, user_id: int, body: UserUpdate) -> dict[str, Any]:
+def _update(store: Any, auth: Any, user_id: IdPath, body: UserUpdate) -> dict[str, Any]:
     values = body.model_dump(exclude_unset=True)
     manager = values.pop("manager_id", "keep")
     with store.begin() as conn:
@@ -93,7 +93,7 @@ def _update(store: Any, auth: Any, user_id: int, body: UserUpdate) -> dict[str, 
 
 @router.patch("/api/v1/users/{user_id}", tags=["users"])
 def update_user_json(
-    user_id: int, body: UserUpdate, store: StoreDep, auth: ChangingUser
+    user_id: IdPath, body: UserUpdate, store: StoreDep, auth: ChangingUser
 ) -> dict[str, Any]:
     """Change a user's role, manager, display name or active flag (their sessions end)."""
     return _update(store, auth, user_id, body)
@@ -101,7 +101,7 @@ def update_user_json(
 
 @router.post("/admin/users/{user_id}", include_in_schema=False)
 def update_user_form(
-    user_id: int, store: StoreDep, auth: ChangingUser,
+    user_id: IdPath, store: StoreDep, auth: ChangingUser,
     role: Annotated[RoleName | None, Form()] = None,
     manager_id: Annotated[str | None, Form()] = None,
     is_active: Annotated[str | None, Form()] = None,
@@ -110,7 +110,7 @@ def update_user_form(
     if role:
         fields["role"] = role
     if manager_id is not None:
-        fields["manager_id"] = int(manager_id) if manager_id else None
+        fields["manager_id"] = form_id(manager_id, field="manager_id")
     if is_active is not None:
         fields["is_active"] = is_active == "1"
     _update(store, auth, user_id, UserUpdate(**fields))
@@ -118,7 +118,7 @@ def update_user_form(
 
 
 @router.post("/api/v1/users/{user_id}/password", tags=["users"])
-def reset_password_json(user_id: int, store: StoreDep, auth: ChangingUser) -> dict[str, Any]:
+def reset_password_json(user_id: IdPath, store: StoreDep, auth: ChangingUser) -> dict[str, Any]:
     """A new generated password for the user, returned once; their sessions end."""
     with store.begin() as conn:
         return {"password": reset_password(conn, principal=auth.principal, user_id=user_id)}
@@ -131,13 +131,19 @@ def _audit(store: Any, auth: Any, offset: int) -> list[dict[str, Any]]:
 
 @router.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
 def audit_page(
-    request: Request, lang: LangDep, store: StoreDep, auth: CurrentUser, offset: int = 0
+    request: Request,
+    lang: LangDep,
+    store: StoreDep,
+    auth: CurrentUser,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> Response:
     return page(request, "audit.html", {"entries": _audit(store, auth, offset), "offset": offset})
 
 
 @router.get("/api/v1/audit", tags=["audit"])
-def audit_json(store: StoreDep, auth: CurrentUser, offset: int = 0) -> list[dict[str, Any]]:
+def audit_json(
+    store: StoreDep, auth: CurrentUser, offset: Annotated[int, Query(ge=0, le=10**9)] = 0
+) -> list[dict[str, Any]]:
     """The audit log, newest first, 200 at a time (admins only)."""
     return _audit(store, auth, offset)
 
@@ -168,7 +174,7 @@ def create_token_form(
 
 
 @router.post("/tokens/{token_id}/revoke", include_in_schema=False)
-def revoke_token_form(token_id: int, store: StoreDep, auth: ChangingUser) -> Response:
+def revoke_token_form(token_id: IdPath, store: StoreDep, auth: ChangingUser) -> Response:
     with store.begin() as conn:
         revoke_api_token(conn, principal=auth.principal, token_id=token_id)
     return RedirectResponse("/tokens", status_code=303)
@@ -188,7 +194,7 @@ def create_token_json(body: TokenCreate, store: StoreDep, auth: ChangingUser) ->
 
 
 @router.delete("/api/v1/tokens/{token_id}", tags=["tokens"])
-def revoke_token_json(token_id: int, store: StoreDep, auth: ChangingUser) -> dict[str, Any]:
+def revoke_token_json(token_id: IdPath, store: StoreDep, auth: ChangingUser) -> dict[str, Any]:
     """Revoke one of the caller's tokens."""
     with store.begin() as conn:
         revoke_api_token(conn, principal=auth.principal, token_id=token_id)

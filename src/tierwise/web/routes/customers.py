@@ -25,7 +25,16 @@ from tierwise.errors import DataError, NotFoundError
 from tierwise.store import audit
 from tierwise.store.tables import customers as customers_table
 from tierwise.store.tables import pending_changes
-from tierwise.web._deps import ChangingUser, CurrentUser, LangDep, SettingsDep, StoreDep
+from tierwise.web._deps import (
+    MAX_ID,
+    ChangingUser,
+    CurrentUser,
+    IdPath,
+    LangDep,
+    SettingsDep,
+    StoreDep,
+    form_id,
+)
 from tierwise.web._i18n import t
 from tierwise.web._render import page, twin
 
@@ -58,7 +67,7 @@ class ListParams(BaseModel):
     province: str | None = None
     industry: str | None = None
     sort: str = "customer_id"
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=10**7)
     per_page: int = Field(50, ge=1, le=200)
 
 
@@ -250,7 +259,7 @@ class DecisionIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-def _decide(store: Any, auth: Any, pending_id: int, body: DecisionIn) -> dict[str, Any]:
+def _decide(store: Any, auth: Any, pending_id: IdPath, body: DecisionIn) -> dict[str, Any]:
     auth.principal.require("write")
     with store.begin() as conn:
         pk = conn.scalar(
@@ -272,7 +281,7 @@ def _decide(store: Any, auth: Any, pending_id: int, body: DecisionIn) -> dict[st
 
 @router.post("/api/v1/approvals/{pending_id}", tags=["customers"])
 def decide_json(
-    pending_id: int, body: DecisionIn, store: StoreDep, auth: ChangingUser
+    pending_id: IdPath, body: DecisionIn, store: StoreDep, auth: ChangingUser
 ) -> dict[str, Any]:
     """Approve or reject a pending downgrade of a protected tier."""
     return _decide(store, auth, pending_id, body)
@@ -280,7 +289,7 @@ def decide_json(
 
 @router.post("/approvals/{pending_id}", include_in_schema=False)
 def decide_form(
-    pending_id: int, store: StoreDep, auth: ChangingUser,
+    pending_id: IdPath, store: StoreDep, auth: ChangingUser,
     decision: Annotated[Literal["approve", "reject"], Form()],
     note: Annotated[str | None, Form()] = None,
 ) -> Response:  # fmt: skip
@@ -290,7 +299,9 @@ def decide_form(
 
 class OwnerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    owner_id: int | None = Field(description="a user id, or null for the public pool")
+    owner_id: int | None = Field(
+        ge=1, le=MAX_ID, description="a user id, or null for the public pool"
+    )
 
 
 def _owner(store: Any, auth: Any, customer_id: str, owner_id: int | None) -> dict[str, Any]:
@@ -311,14 +322,16 @@ def owner_json(
 def owner_form(
     customer_id: str, store: StoreDep, auth: ChangingUser, owner_id: Annotated[str, Form()]
 ) -> Response:
-    _owner(store, auth, customer_id, int(owner_id) if owner_id else None)
+    _owner(store, auth, customer_id, form_id(owner_id, field="owner_id"))
     return RedirectResponse(f"/customers/{customer_id}", status_code=303)
 
 
 class BulkOwnerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_ids: list[str] = Field(min_length=1, max_length=5000)
-    owner_id: int | None = Field(description="a user id, or null for the public pool")
+    owner_id: int | None = Field(
+        ge=1, le=MAX_ID, description="a user id, or null for the public pool"
+    )
 
 
 @router.post("/api/v1/customers/owner", tags=["customers"])
@@ -339,7 +352,7 @@ def bulk_owner_form(
 
     with store.begin() as conn:
         assign_owner(conn, principal=auth.principal, customer_ids=customer_id,
-                     owner_id=int(owner_id) if owner_id else None)  # fmt: skip
+                     owner_id=form_id(owner_id, field="owner_id"))  # fmt: skip
     return RedirectResponse(_safe_next("/customers" + back), status_code=303)
 
 

@@ -32,7 +32,14 @@ from tierwise.scheme import (
 )
 from tierwise.scheme._io import MAX_DOCUMENT
 from tierwise.scheme._lines import DocumentCheck, check_document
-from tierwise.web._deps import ChangingUser, CurrentUser, LangDep, SettingsDep, StoreDep
+from tierwise.web._deps import (
+    ChangingUser,
+    CurrentUser,
+    LangDep,
+    SettingsDep,
+    StoreDep,
+    VersionPath,
+)
 from tierwise.web._i18n import t
 from tierwise.web._render import page
 from tierwise.web._schemes import (
@@ -125,7 +132,7 @@ def schemes_page(
 
 @router.get("/schemes/{version}", response_class=HTMLResponse, include_in_schema=False)
 def version_page(
-    request: Request, version: int, lang: LangDep, store: StoreDep, auth: CurrentUser
+    request: Request, version: VersionPath, lang: LangDep, store: StoreDep, auth: CurrentUser
 ) -> Response:
     return page(request, "schemes_version.html", {"v": version_view(store, version),
                                                   "current": current_view(store)})  # fmt: skip
@@ -297,7 +304,7 @@ def current_json(store: StoreDep, auth: CurrentUser) -> dict[str, Any]:
 
 
 @router.get("/api/v1/schemes/{version}", tags=["schemes"])
-def version_json(version: int, store: StoreDep, auth: CurrentUser) -> dict[str, Any]:
+def version_json(version: VersionPath, store: StoreDep, auth: CurrentUser) -> dict[str, Any]:
     """A published scheme version with its YAML document."""
     return version_view(store, version)
 
