@@ -198,7 +198,7 @@ def orders_by_customer(data: dict[str, pl.DataFrame]) -> pl.DataFrame:
 
 
 def test_public_api_is_locked() -> None:
-    assert tierwise.demo.__all__ == ["DemoSummary", "generate"]
+    assert tierwise.demo.__all__ == ["DemoSummary", "DemoUsers", "create_demo_users", "generate"]
 
 
 def test_auto_writes_the_realistic_mix(auto: DemoSummary) -> None:
