@@ -49,6 +49,7 @@ def test_quick_run_reports_every_measurement(quick: Quick) -> None:
         "scan floor",
         "reference: hand-written DuckDB SQL",
         "tierwise RFM stage",
+        "tierwise RFM from the order lines",
         "tierwise full classification",
         "peak memory",
         "polars",
@@ -60,13 +61,15 @@ def test_quick_run_reports_every_measurement(quick: Quick) -> None:
     res = result["results"]
     seconds = res["duckdb_suite"]["seconds"]
     assert {k: len(v) for k, v in seconds.items()} == dict.fromkeys(
-        ("scan", "reference", "rfm", "classify"), 3
+        ("scan", "reference", "rfm", "rfm_lines", "classify"), 3
     )
     assert set(res["ratios"]) == {"rfm", "classify"} and all(v > 0 for v in res["ratios"].values())
     assert res["memory"]["bytes_per_order"] > 0 and res["memory"]["peak_mb"] > 0
     assert {"features", "labels", "settle", "total"} <= set(res["classify_stage_seconds"])
     # every implementation agreed with the reference (the benchmark's own checks)
     assert res["parity"]["tierwise_rfm"] == []
+    assert res["parity"]["tierwise_rfm_from_lines"] == []  # the rollup changes no number
+    assert res["rollup_seconds"] > 0
     assert res["polars"]["parity"] == [] and res["pandas"]["parity"] == []
     # incremental: the second sync reads only the 1 % added, not the old orders again
     sync = res["sync"]

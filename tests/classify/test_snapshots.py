@@ -32,6 +32,7 @@ from tierwise.classify import (
 from tierwise.classify._store import latest_snapshot
 from tierwise.demo import generate
 from tierwise.errors import DataError
+from tierwise.features._orders import order_days
 from tierwise.ingest import ImportOptions
 from tierwise.scheme import default_scheme, dump_scheme, load_scheme
 from tierwise.settings import Settings
@@ -251,7 +252,40 @@ def test_incremental_sync_reads_only_new_orders(store: Any, tmp_path: Path) -> N
     assert analytics.sync.read["customers"] == 0
     got = analytics.table("orders").count().execute()
     assert got == _count(engine, tables.orders)
+    _assert_rollup_in_step(analytics)
     analytics.backend.disconnect()
+
+
+def _assert_rollup_in_step(analytics: Any) -> None:
+    """The copy's stored order_days equal order_days computed afresh from its order lines."""
+    stored = analytics.table("order_days").to_polars().sort("customer_pk", "day")
+    fresh = order_days(analytics.table("orders")).to_polars().sort("customer_pk", "day")
+    assert stored.height > 0
+    assert stored.equals(fresh.select(stored.columns))
+
+
+def test_the_copy_redoes_order_days_of_changed_and_deleted_orders(store: Any) -> None:
+    settings, engine = store
+    from tierwise.engine import connect
+
+    time.sleep(2.2)  # past WATERMARK_MARGIN: the next sync reads only what changes below
+    connect(settings, engine).close()
+    with engine.begin() as conn:
+        ids = conn.execute(sa.select(tables.orders.c.id).order_by(tables.orders.c.id)).scalars()
+        first, second = list(ids)[:2]
+        # a paid line becomes a refund, another line disappears: both customers' days change
+        conn.execute(
+            sa.update(tables.orders)
+            .where(tables.orders.c.id == first)
+            .values(status="refunded", updated_at=tables.utcnow())
+        )
+        conn.execute(sa.delete(tables.orders).where(tables.orders.c.id == second))
+    analytics = connect(settings, engine)
+    assert analytics.sync is not None
+    assert analytics.sync.read["orders"] == 1
+    assert analytics.sync.deleted["orders"] == 1
+    _assert_rollup_in_step(analytics)
+    analytics.close()
 
 
 def test_a_killed_classification_leaves_the_previous_snapshot_published(

@@ -84,26 +84,39 @@ def _ranks(t: ir.Table, specs: set[tuple[str, bool]]) -> dict[str, ir.Value]:
     return cols
 
 
-def _with_ranks(features: ir.Table, specs: set[tuple[str, bool]]) -> ir.Table:
+def _with_ranks(
+    features: ir.Table, specs: set[tuple[str, bool]], attributes: ir.Table | None
+) -> ir.Table:
     """The features, materialised, with every rank and non-null count as plain columns.
 
-    Windows sort whatever rows they carry: ranking a narrow table (key and the ranked
-    values) and joining the ranks back is several times faster than ranking the wide one,
-    and the counts are a one-row aggregate rather than a window.
+    Windows sort whatever rows they carry: the ranks are computed on a narrow table (key and
+    the ranked values) and materialised with the counts (a one-row aggregate, not a window);
+    the wide features are materialised once and joined to them in the queries that follow
+    (a join on the key costs far less than writing the wide table a second time). Columns
+    that ``attributes`` holds as they are (the customers' own text columns) are not written
+    at all: writing text is most of the cost of materialising, and they are joined back.
     """
-    base = features.cache()
-    if not specs:
-        return base
+    kept = [] if attributes is None else [c for c in attributes.columns if c != "customer_pk"]
+    kept = [c for c in kept if c in features.columns]
+    base = features.drop(*kept).cache() if kept else features.cache()
     wanted = sorted({f for f, _ in specs})
-    narrow = base.select("customer_pk", *wanted)
-    ranks = narrow.select("customer_pk", **_ranks(narrow, specs))
-    counts = base.aggregate(**{f"_n_{f}": base[f].count().cast("int64") for f in wanted})
-    joined = base.left_join(ranks, "customer_pk").select(
-        base, *[ranks[c] for c in ranks.columns if c != "customer_pk"]
-    )
-    ranked = joined.cross_join(counts).cache()
-    base.release()  # the wide features are held once, not twice
-    return ranked
+    parts: list[ir.Table] = []
+    if specs:
+        narrow = base.select("customer_pk", *wanted)
+        counts = base.aggregate(**{f"_n_{f}": base[f].count().cast("int64") for f in wanted})
+        parts.append(
+            narrow.select("customer_pk", **_ranks(narrow, specs)).cross_join(counts).cache()
+        )
+    if kept:
+        assert attributes is not None
+        parts.append(attributes.select("customer_pk", *kept))
+    t = base
+    for part in parts:
+        t = t.left_join(part, "customer_pk").select(
+            t, *[part[c] for c in part.columns if c != "customer_pk"]
+        )
+    extra = [c for c in t.columns if c not in features.columns]
+    return t.select(*features.columns, *extra)  # the features' own column order
 
 
 def _percent_rank(t: ir.Table, feature: str, higher_is_better: bool) -> ir.FloatingValue:
@@ -157,6 +170,10 @@ def _rule(t: ir.Table, text: str, where: str) -> ir.BooleanValue:
             "condition (compare it, e.g. `... > 0`)."
         )
     return value
+
+
+def _key_col(dim: str) -> str:
+    return f"{dim}__key"
 
 
 def _cls_col(dim: str) -> str:
@@ -260,6 +277,8 @@ class _Compiler:
 
     def classes(self, name: str, t: ir.Table) -> dict[str, ir.Value]:
         dim = self.scheme.dimensions[name]
+        if isinstance(dim, MappingDimension):
+            return {_key_col(name): t[dim.feature].cast("string").strip().lower()}
         if not isinstance(dim, ScoreDimension | BandsDimension):
             if isinstance(dim, RFMDimension):
                 f, m = t[f"{name}__f"], t[f"{name}__m"]
@@ -324,15 +343,17 @@ class _Compiler:
                 )
             return {label_col(name): label}
         if isinstance(dim, MappingDimension):
-            value = t[dim.feature].cast("string").strip().lower()
-            cases = [
-                (value.isin([v.strip().casefold() for v in values]), key)
-                for key, values in dim.groups.items()
-                if values
-            ]
+            # one CASE over the values (the first group listing a value wins) on the
+            # normalised value of stage 2: engines turn long IN lists into a join each, which
+            # cost more than the rest of the labels, and would normalise it once per WHEN
+            value = t[_key_col(name)]
+            lookup: dict[str, str] = {}
+            for key, values in dim.groups.items():
+                for v in values:
+                    lookup.setdefault(v.strip().casefold(), key)
             return {
-                label_col(name): ibis.cases(*cases, else_=dim.otherwise)
-                if cases
+                label_col(name): value.substitute(lookup, else_=dim.otherwise)
+                if lookup
                 else ibis.literal(dim.otherwise)
             }
         if isinstance(dim, ModelDimension):
@@ -342,10 +363,14 @@ class _Compiler:
         return {}  # grids are combined from final labels in _post
 
 
-def compile_scheme(scheme: Scheme, features: ir.Table, execute: Executor) -> Compiled:
+def compile_scheme(
+    scheme: Scheme, features: ir.Table, execute: Executor, *, attributes: ir.Table | None = None
+) -> Compiled:
     """The feature table with ``<dim>__label`` (and ``__score``, ``__down``) columns.
 
     ``execute`` runs a small Ibis query (natural-breaks histograms) on the same engine.
+    ``attributes`` (``customer_pk`` and columns the features carry unchanged, e.g. the
+    customers table) lets those columns be joined back instead of materialised.
     """
     compiler = _Compiler(scheme, execute)
     specs = _rank_specs(scheme)
@@ -357,7 +382,7 @@ def compile_scheme(scheme: Scheme, features: ir.Table, execute: Executor) -> Com
         )
     # one materialised table holds the features and every rank: the label expressions that
     # follow are plain scalar code over its columns (no window is repeated inside them)
-    t = _with_ranks(features, specs)
+    t = _with_ranks(features, specs, attributes)
     names = list(scheme.dimensions)
     stage: dict[str, ir.Value] = {}
     for name in names:

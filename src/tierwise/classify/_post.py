@@ -272,6 +272,13 @@ def settle(scheme: Scheme, result: pl.DataFrame, prior: Prior, as_of: date) -> O
     pending_out: list[pl.DataFrame] = []
     applied: list[int] = []
     wide = result.select("customer_pk")
+    # only the dimensions a grid combines are collected side by side (a join per dimension)
+    gridded = {
+        d
+        for dim in scheme.dimensions.values()
+        if isinstance(dim, GridDimension)
+        for d in (dim.rows, dim.columns)
+    }
     # grids combine the final labels of other dimensions, so they come last
     ordered = sorted(scheme.dimensions.items(), key=lambda kv: isinstance(kv[1], GridDimension))
     for name, dim in ordered:
@@ -282,18 +289,26 @@ def settle(scheme: Scheme, result: pl.DataFrame, prior: Prior, as_of: date) -> O
         else:
             part = _long(result, name, as_of)
         part = _override(part, name, prior)
-        wide = wide.join(
-            part.select("customer_pk", pl.col("label").alias(name)), on="customer_pk", how="left"
-        )
+        if name in gridded:
+            wide = wide.join(
+                part.select("customer_pk", pl.col("label").alias(name)),
+                on="customer_pk",
+                how="left",
+            )
         parts.append(part)
     labels = pl.concat(parts, how="vertical_relaxed")
-    prev = prior.labels.select(
-        "customer_pk",
-        "dimension",
-        pl.col("label").alias("old_label"),
-        pl.col("since").alias("_since"),
-    )
-    joined = labels.join(prev, on=["customer_pk", "dimension"], how="left")
+    if prior.labels.height:
+        prev = prior.labels.select(
+            "customer_pk",
+            "dimension",
+            pl.col("label").alias("old_label"),
+            pl.col("since").alias("_since"),
+        )
+        joined = labels.join(prev, on=["customer_pk", "dimension"], how="left")
+    else:  # a first run: what the join with nothing would give, without the join
+        joined = labels.with_columns(
+            pl.lit(None, pl.String).alias("old_label"), pl.lit(None, pl.Date).alias("_since")
+        )
     labels = joined.with_columns(
         pl.when(pl.col("old_label") == pl.col("label"))
         .then(pl.col("_since"))
@@ -328,7 +343,16 @@ def settle(scheme: Scheme, result: pl.DataFrame, prior: Prior, as_of: date) -> O
 
 
 def _with_kind(scheme: Scheme, changes: pl.DataFrame) -> pl.DataFrame:
-    """new / upgrade / downgrade (ordered dimensions) / change, by joining label ranks."""
+    """new / upgrade / downgrade (ordered dimensions) / change, by joining label ranks.
+
+    Only the rows with an old label need the ranks (the others are new): on a first run that
+    is none, and the joins on a table of every customer and dimension are skipped.
+    """
+    new = pl.col("old_label").is_null()
+    fresh = changes.filter(new).with_columns(pl.lit("new").alias("kind"))
+    moved = changes.filter(~new)
+    if moved.height == 0:
+        return fresh
     ranks = pl.DataFrame(
         [
             (name, key, i)
@@ -339,24 +363,23 @@ def _with_kind(scheme: Scheme, changes: pl.DataFrame) -> pl.DataFrame:
         schema={"dimension": pl.String, "_label": pl.String, "_rank": pl.Int64},
         orient="row",
     )
-    changes = changes.join(
+    moved = moved.join(
         ranks.rename({"_label": "old_label", "_rank": "_old"}),
         on=["dimension", "old_label"],
         how="left",
     )
-    changes = changes.join(
+    moved = moved.join(
         ranks.rename({"_label": "label", "_rank": "_new"}), on=["dimension", "label"], how="left"
     )
     kind = (
-        pl.when(pl.col("old_label").is_null())
-        .then(pl.lit("new"))
-        .when(pl.col("_new") > pl.col("_old"))
+        pl.when(pl.col("_new") > pl.col("_old"))
         .then(pl.lit("upgrade"))
         .when(pl.col("_new") < pl.col("_old"))
         .then(pl.lit("downgrade"))
         .otherwise(pl.lit("change"))
     )
-    return changes.with_columns(kind.alias("kind"))
+    moved = moved.with_columns(kind.alias("kind")).drop("_old", "_new")
+    return pl.concat([fresh, moved], how="vertical_relaxed")
 
 
 __all__ = ["LONG_SCHEMA", "Outcome", "Prior", "settle"]

@@ -13,7 +13,7 @@ import polars as pl
 from tierwise.classify._compile import Compiled, compile_scheme, label_col, score_col
 from tierwise.classify._post import Outcome, Prior, settle
 from tierwise.engine import Analytics
-from tierwise.features import build_features
+from tierwise.features import ATTRIBUTES, build_features
 from tierwise.ingest._hash import set_digest
 from tierwise.scheme._model import Scheme
 
@@ -71,6 +71,16 @@ def _execute(analytics: Analytics, expr: ir.Table) -> pl.DataFrame:
     return pl.from_arrow(table)  # type: ignore[return-value]
 
 
+#: working columns of the compiled table that nothing after the engine reads: ranks, counts,
+#: class indexes, percent ranks, normalised mapping keys and raw model answers (labels, scores, components, R/F/M and
+#: the hysteresis labels stay: settle and the explanations read them)
+_WORKING = ("__cls", "__dcls", "__fm", "__pr", "__model", "__key")
+
+
+def _internal(column: str) -> bool:
+    return column.startswith(("_rk_", "_n_")) or column.endswith(_WORKING)
+
+
 def run(
     analytics: Analytics, scheme: Scheme, *, as_of: date, prior: Prior | None = None
 ) -> RunResult:
@@ -78,16 +88,19 @@ def run(
     timings: dict[str, float] = {}
     started = time.monotonic()
     features = build_features(analytics.tables, as_of)
-    compiled: Compiled = compile_scheme(scheme, features, lambda e: _execute(analytics, e))
+    customers = analytics.tables["customers"]
+    compiled: Compiled = compile_scheme(
+        scheme,
+        features,
+        lambda e: _execute(analytics, e),
+        attributes=customers.select("customer_pk", *ATTRIBUTES),
+    )
     timings["features"] = time.monotonic() - started
     mark = time.monotonic()
     table = compiled.table
-    frame = _execute(
-        analytics,
-        table.drop(*[c for c in table.columns if c.startswith(("_rk_", "_n_"))]).order_by(
-            "customer_pk"
-        ),
-    )
+    frame = _execute(analytics, table.drop(*[c for c in table.columns if _internal(c)]))
+    # sorted here rather than by the engine: a sort of the wide result there costs seconds
+    frame = frame.sort("customer_pk")
     timings["labels"] = time.monotonic() - mark
     mark = time.monotonic()
     outcome = settle(scheme, frame, prior or Prior(), as_of)

@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
+from tierwise.engine._rollup import has_order_days, redo_order_days, store_order_days
 from tierwise.engine._schema import ANALYTIC, STORE_SOURCE
 from tierwise.store.tables import utcnow
 
@@ -63,6 +64,29 @@ class SyncReport:
 
 def _select(table: str) -> str:
     return ", ".join(f'"{STORE_SOURCE.get((table, c), c)}" AS "{c}"' for c, _ in ANALYTIC[table])
+
+
+def _touch(db: duckdb.DuckDBPyConnection, select: str) -> None:
+    """Remember customers whose ``order_days`` a sync must redo (``_touched``, temporary)."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS _touched (customer_pk BIGINT)")
+    db.execute(f"INSERT INTO _touched {select}")
+
+
+def _refresh_order_days(db: duckdb.DuckDBPyConnection, *, everything: bool) -> None:
+    """Bring ``order_days`` in step with the order lines just synced.
+
+    Rebuilt after a fresh copy of the lines (or when it is missing or of an older version),
+    else redone for the customers whose lines were added, changed or deleted: an incremental
+    sync stays incremental.
+    """
+    touched = db.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = '_touched'"
+    ).fetchone()
+    if everything or not has_order_days(db):
+        store_order_days(db)
+    elif touched and touched[0]:
+        redo_order_days(db)
+    db.execute("DROP TABLE IF EXISTS _touched")
 
 
 class AnalyticCopy:
@@ -140,6 +164,14 @@ class AnalyticCopy:
         )
         db.register("_incoming", data)
         try:
+            if replace_ids and table == "orders":  # a fresh copy rebuilds order_days whole
+                # these customers' days (old rows and new) are redone after the sync
+                _touch(db, "SELECT CAST(customer_pk AS BIGINT) FROM _incoming")
+                _touch(
+                    db,
+                    f'SELECT customer_pk FROM "{table}" '  # noqa: S608
+                    "WHERE id IN (SELECT id FROM _incoming)",
+                )
             if replace_ids:
                 db.execute(f'DELETE FROM "{table}" WHERE id IN (SELECT id FROM _incoming)')  # noqa: S608
             db.execute(f'INSERT INTO "{table}" SELECT {casts} FROM _incoming')  # noqa: S608
@@ -183,6 +215,8 @@ class AnalyticCopy:
                         )
                 report.read[table] = read
                 report.deleted[table] = self._reconcile(db, table, count)
+                if table == "orders":
+                    _refresh_order_days(db, everything=fresh)
                 db.execute(
                     "INSERT OR REPLACE INTO _sync VALUES (?, ?, ?, ?, ?)",
                     [table, top, url, in_flight, synced_at],
@@ -236,6 +270,12 @@ class AnalyticCopy:
             ids = [r[0] for r in conn.execute(sa.text(f'SELECT id FROM "{table}"'))]  # noqa: S608
         db.register("_ids", pa.table({"id": pa.array(ids, pa.int64())}))
         try:
+            if table == "orders":
+                _touch(
+                    db,
+                    f'SELECT customer_pk FROM "{table}" '  # noqa: S608
+                    "WHERE id NOT IN (SELECT id FROM _ids)",
+                )
             gone = db.execute(
                 f'SELECT count(*) FROM "{table}" WHERE id NOT IN '  # noqa: S608
                 "(SELECT id FROM _ids)"

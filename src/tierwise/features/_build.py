@@ -99,7 +99,7 @@ def build_features(tables: Mapping[str, ir.Table], as_of: date) -> ir.Table:
         "customer_pk", *ATTRIBUTES, created_day=c.created_at.cast("date"), birthday=c.birthday
     )
     parts = [
-        order_features(tables["orders"], as_of),
+        order_features(tables["orders"], as_of, days=tables.get("order_days")),
         interaction_features(tables["interactions"], as_of),
         feedback_features(tables["feedback"], as_of),
         referral_features(tables["referrals"], as_of),
