@@ -40,6 +40,28 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _previous_in_batch(rows: pl.DataFrame) -> list[pl.Series]:
+    """``_in_c``/``_in_line``: content hash and line of the previous row of the same key.
+
+    The window runs on the rows whose key repeats inside the batch only (a window over every
+    row cost more than the rest of the sequencing); the others have no previous row here.
+    """
+    repeats = rows.get_column("_k").is_duplicated()
+    c = pl.Series("_in_c", [None] * rows.height, dtype=pl.UInt64)
+    line = pl.Series("_in_line", [None] * rows.height, dtype=pl.Int64)
+    if not repeats.any():
+        return [c, line]
+    where = repeats.arg_true()
+    inner = rows.filter(repeats).select(
+        pl.col("_c").shift(1).over("_k").alias("_in_c"),
+        pl.col("_line").shift(1).over("_k").alias("_in_line"),
+    )
+    return [
+        c.scatter(where, inner.get_column("_in_c")),
+        line.scatter(where, inner.get_column("_in_line")),
+    ]
+
+
 class BatchWriter:
     """Applies batches of one import to the store and keeps the report's counters."""
 
@@ -151,10 +173,15 @@ class BatchWriter:
         rows = rows.with_columns(
             pl.struct(keys).hash().alias("_k"), pl.struct(data_cols).hash().alias("_c")
         )
-        rows = rows.join(self._seen, on="_k", how="left", maintain_order="left")
-        prev_c = pl.coalesce(pl.col("_c").shift(1).over("_k"), pl.col("_seen_c"))
-        prev_line = pl.coalesce(pl.col("_line").shift(1).over("_k"), pl.col("_seen_line"))
-        rows = rows.with_columns(prev_c.alias("_prev_c"), prev_line.alias("_prev_line"))
+        # only the keys of this batch: joining all keys seen so far cost 0.1 s a batch at 1M
+        seen = self._seen.filter(pl.col("_k").is_in(rows.get_column("_k").implode()))
+        rows = rows.join(seen, on="_k", how="left", maintain_order="left")
+        rows = rows.with_columns(_previous_in_batch(rows))
+        prev_c = pl.coalesce(pl.col("_in_c"), pl.col("_seen_c"))
+        prev_line = pl.coalesce(pl.col("_in_line"), pl.col("_seen_line"))
+        rows = rows.with_columns(prev_c.alias("_prev_c"), prev_line.alias("_prev_line")).drop(
+            "_in_c", "_in_line"
+        )
         dup = pl.col("_c").eq_missing(pl.col("_prev_c")) & pl.col("_prev_c").is_not_null()
         problems: list[RowError] = []
         dupes = rows.filter(dup)
@@ -410,11 +437,8 @@ class BatchWriter:
         insert_frame(
             self.conn,
             table=table,
-            df=new.select([*data_cols, "row_hash"]).with_columns(
-                pl.lit(self.batch_id).alias("batch_id"),
-                pl.lit(now).alias("inserted_at"),
-                pl.lit(now).alias("updated_at"),
-            ),
+            df=new.select([*data_cols, "row_hash"]),
+            same={"batch_id": self.batch_id, "inserted_at": now, "updated_at": now},
         )
         old = matched.filter(pl.col("_id").is_not_null())
         self._count("inserted", matched.filter(pl.col("_outcome") == "inserted").height)

