@@ -133,6 +133,7 @@ PUBLIC: dict[str, set[str]] = {
         "scope_clause",
         "scoped_pk",
         "sign_in",
+        "update_customer",
         "update_user",
     },
     "tierwise.web": {

@@ -26,6 +26,7 @@ from tierwise.access._customers import (
     filter_options,
     list_customers,
     scoped_pk,
+    update_customer,
 )
 from tierwise.access._dashboard import dashboard, last_classification
 from tierwise.access._principal import (
@@ -75,5 +76,6 @@ __all__ = [
     "scope_clause",
     "scoped_pk",
     "sign_in",
+    "update_customer",
     "update_user",
 ]

@@ -5,8 +5,11 @@ Every query goes through `scope_clause`; analysts get phone and email masked eve
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from threading import Lock
 from typing import Any, Final
 
 import polars as pl
@@ -68,8 +71,11 @@ def _owner_name() -> sa.ScalarSelect[Any]:
 
 
 def _conditions(
-    principal: Principal, filt: CustomerFilter, pub: Published | None
+    principal: Principal, filt: CustomerFilter, pub: Published | None, *, probe: bool = False
 ) -> list[sa.ColumnElement[bool]]:
+    """The WHERE terms of a filter. ``probe``: label filters as correlated EXISTS probes of the
+    labels primary key (a page walked in customer order stops after a few hundred probes: 5 ms
+    at 1M customers); otherwise as IN lists (a full count: 190 ms against 300 ms)."""
     where: list[sa.ColumnElement[bool]] = [scope_clause(principal)]
     if filt.labels and pub is not None:
         for dimension, wanted in filt.labels.items():
@@ -78,7 +84,16 @@ def _conditions(
                     f'Unknown dimension "{dimension}" in the filter; use one of '
                     f"{', '.join(pub.scheme.dimensions)}."
                 )
-            if wanted:
+            if wanted and probe:
+                where.append(
+                    sa.exists().where(
+                        labels.c.snapshot_id == pub.snapshot_id,
+                        labels.c.dimension == dimension,
+                        labels.c.customer_pk == customers.c.id,
+                        labels.c.label.in_(wanted),
+                    )
+                )
+            elif wanted:
                 where.append(
                     customers.c.id.in_(
                         sa.select(labels.c.customer_pk).where(
@@ -174,6 +189,50 @@ def _labels_for(
     return out
 
 
+# Counts of recent filters: paging through one filter counts once. Keyed by the snapshot and by
+# a generation bumped on every owner or profile change made here; other processes' changes show
+# within COUNT_TTL seconds.
+COUNT_TTL: Final = 60.0
+_COUNTS: OrderedDict[tuple[Any, ...], tuple[float, int]] = OrderedDict()
+_COUNTS_LOCK = Lock()
+_generation = [0]
+
+
+def changed() -> None:
+    """Customers' owners or profiles changed: cached counts are stale."""
+    with _COUNTS_LOCK:
+        _generation[0] += 1
+        _COUNTS.clear()
+
+
+def _count(
+    conn: sa.Connection,
+    principal: Principal,
+    filt: CustomerFilter,
+    pub: Published | None,
+    where: list[sa.ColumnElement[bool]],
+) -> int:
+    scope = (principal.role, principal.user_id) if principal.role in ("rep", "manager") else ()
+    key = (
+        None if pub is None else pub.snapshot_id,
+        _generation[0],
+        scope,
+        tuple(sorted((d, tuple(sorted(v))) for d, v in filt.labels.items())),
+        filt.owner, filt.province, filt.industry, (filt.q or "").strip(),
+    )  # fmt: skip
+    now = time.monotonic()
+    with _COUNTS_LOCK:
+        hit = _COUNTS.get(key)
+        if hit is not None and now - hit[0] < COUNT_TTL:
+            return hit[1]
+    total = int(conn.scalar(sa.select(sa.func.count()).select_from(customers).where(*where)) or 0)
+    with _COUNTS_LOCK:
+        _COUNTS[key] = (now, total)
+        while len(_COUNTS) > 1024:
+            _COUNTS.popitem(last=False)
+    return total
+
+
 def list_customers(
     conn: sa.Connection, *, principal: Principal, filt: CustomerFilter, lang: str = "en"
 ) -> dict[str, Any]:
@@ -184,7 +243,8 @@ def list_customers(
     per_page = max(1, min(filt.per_page, PER_PAGE_MAX))
     page = max(1, filt.page)
     where = _conditions(principal, filt, pub)
-    total = int(conn.scalar(sa.select(sa.func.count()).select_from(customers).where(*where)) or 0)
+    total = _count(conn, principal, filt, pub, where)
+    where = _conditions(principal, filt, pub, probe=True)
     order, join = _order(filt, pub)
     base: Any = customers if join is None else customers.outerjoin(*join)
     query = (
@@ -515,16 +575,50 @@ def assign_owner(
             after={"owner_id": owner_id},
         )
         moved += 1
+    if moved:
+        changed()
     return {"changed": moved, "owner_id": owner_id}
 
 
+EDITABLE: Final = ("name", "phone", "email", "province", "city", "industry", "tags")
+
+
+def update_customer(
+    conn: sa.Connection, *, principal: Principal, customer_id: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Edit profile fields (only `EDITABLE` ones: never owner, labels or keys). Audited."""
+    principal.require("write")
+    unknown = sorted(set(values) - set(EDITABLE))
+    if unknown:
+        raise DataError(f"Field(s) {', '.join(unknown)} cannot be edited here.")
+    pk = scoped_pk(conn, principal=principal, customer_id=customer_id)
+    if values:
+        before = (
+            conn.execute(sa.select(*(customers.c[k] for k in values)).where(customers.c.id == pk))
+            .mappings()
+            .one()
+        )
+        conn.execute(
+            customers.update().where(customers.c.id == pk).values(**values, updated_at=utcnow())
+        )
+        audit.record(
+            conn, actor=principal.username, actor_id=principal.user_id, action="customer.update",
+            entity="customer", entity_id=customer_id, before=dict(before), after=values,
+        )  # fmt: skip
+        changed()
+    return {"customer_id": customer_id, "changed": sorted(values)}
+
+
 __all__ = [
+    "EDITABLE",
     "POOL",
     "CustomerFilter",
     "assign_owner",
+    "changed",
     "customer_360",
     "export_customers",
     "filter_options",
     "list_customers",
     "scoped_pk",
+    "update_customer",
 ]

@@ -19,10 +19,10 @@ from tierwise.access import (
     filter_options,
     list_customers,
     scoped_pk,
+    update_customer,
 )
 from tierwise.classify import decide_pending, revoke_override, set_override
 from tierwise.errors import DataError, NotFoundError
-from tierwise.store import audit
 from tierwise.store.tables import customers as customers_table
 from tierwise.store.tables import pending_changes
 from tierwise.web._deps import (
@@ -371,26 +371,10 @@ class CustomerUpdate(BaseModel):
 
 
 @router.patch("/api/v1/customers/{customer_id}", tags=["customers"])
-def update_customer(
+def update_customer_json(
     customer_id: str, body: CustomerUpdate, store: StoreDep, auth: ChangingUser
 ) -> dict[str, Any]:
     """Edit a customer's profile fields (audited)."""
-    auth.principal.require("write")
-    values = body.model_dump(exclude_unset=True)
     with store.begin() as conn:
-        pk = scoped_pk(conn, principal=auth.principal, customer_id=customer_id)
-        if values:
-            before = conn.execute(
-                customers_table.select().with_only_columns(
-                    *(customers_table.c[k] for k in values)
-                ).where(customers_table.c.id == pk)
-            ).mappings().one()  # fmt: skip
-            conn.execute(
-                customers_table.update().where(customers_table.c.id == pk).values(**values)
-            )
-            audit.record(
-                conn, actor=auth.principal.username, actor_id=auth.principal.user_id,
-                action="customer.update", entity="customer", entity_id=customer_id,
-                before=dict(before), after=values,
-            )  # fmt: skip
-    return {"customer_id": customer_id, "changed": sorted(values)}
+        return update_customer(conn, principal=auth.principal, customer_id=customer_id,
+                               values=body.model_dump(exclude_unset=True))  # fmt: skip
