@@ -127,6 +127,20 @@ def _own_token(env: WebEnv, user: str) -> dict[str, Any]:
     return {"token_id": tid}
 
 
+def _latest_snapshot(env: WebEnv, user: str) -> dict[str, Any]:
+    with env.store.connect() as conn:
+        return {
+            "snapshot_id": conn.scalar(
+                sa.text("SELECT max(id) FROM snapshots WHERE state = 'published'")
+            )
+        }
+
+
+def _classify_job(env: WebEnv, user: str) -> dict[str, Any]:
+    with env.store.connect() as conn:
+        return {"job_id": conn.scalar(sa.text("SELECT max(id) FROM jobs WHERE kind = 'classify'"))}
+
+
 def _unique_scheme() -> Any:
     """The default scheme under a new name: a document that was never published."""
     return default_scheme().model_copy(update={"name": f"matrix {next(_counter)}"})
@@ -184,6 +198,9 @@ EXPECTED: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/approvals/{pending_id}"): Op(
         WRITE, setup=_pending, body=lambda env, u: {"approve": False, "note": "keep A"}
     ),
+    ("GET", "/api/v1/snapshots"): Op(everyone(200)),
+    ("GET", "/api/v1/snapshots/{snapshot_id}/labels"): Op(everyone(200), setup=_latest_snapshot),
+    ("GET", "/api/v1/jobs/{job_id}"): Op(everyone(200), setup=_classify_job),
     ("GET", "/api/v1/users"): Op(admin_only(200)),
     ("POST", "/api/v1/users"): Op(
         admin_only(201), body=lambda env, u: {"username": f"new{next(_counter)}", "role": "rep"}

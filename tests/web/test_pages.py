@@ -201,3 +201,27 @@ def test_bulk_assignment_from_the_list(login: Any, web_env: WebEnv) -> None:
     assert back.json()["changed"] == 2
     # a rep sees no assignment controls
     assert 'form="assign-form"' not in login("rep1").get("/customers").text
+
+
+def test_snapshots_labels_and_jobs(login: Any, web_env: WebEnv) -> None:
+    admin = login("admin")
+    snaps = admin.get("/api/v1/snapshots").json()
+    assert len(snaps) >= 2 and snaps[0]["as_of"] >= snaps[1]["as_of"]
+    latest = snaps[0]["id"]
+    # keyset pages in scope: rep2 sees its own customers and the pool, each exactly once
+    rep2 = login("rep2")
+    seen: list[str] = []
+    after = None
+    while True:
+        params = {"dimension": "value_tier", "limit": 100} | ({"after": after} if after else {})
+        page = rep2.get(f"/api/v1/snapshots/{latest}/labels", params=params).json()
+        seen += [r["customer_id"] for r in page["labels"]]
+        after = page["next_after"]
+        if after is None:
+            break
+    assert sorted(seen) == sorted(set(web_env.owned["rep2"]) | set(web_env.pool))
+    assert rep2.get("/api/v1/snapshots/999999/labels").status_code == 404
+    job_id = admin.get("/api/v1/classifications/status").json()["job"]["job_id"]
+    job = rep2.get(f"/api/v1/jobs/{job_id}").json()
+    assert job["kind"] == "classify" and job["state"] == "done" and "pid" not in job
+    assert rep2.get("/api/v1/jobs/999999").status_code == 404

@@ -39,6 +39,7 @@ from tierwise.access._principal import (
     scope_clause,
 )
 from tierwise.access._published import Published, published
+from tierwise.access._snapshots import job_status, list_snapshots, snapshot_labels
 from tierwise.access._users import add_user, audit_entries, list_users, reset_password, update_user
 
 __all__ = [
@@ -61,9 +62,11 @@ __all__ = [
     "end_user_sessions",
     "export_customers",
     "filter_options",
+    "job_status",
     "last_classification",
     "list_api_tokens",
     "list_customers",
+    "list_snapshots",
     "list_users",
     "load_principal",
     "mask_email",
@@ -76,6 +79,7 @@ __all__ = [
     "scope_clause",
     "scoped_pk",
     "sign_in",
+    "snapshot_labels",
     "update_customer",
     "update_user",
 ]

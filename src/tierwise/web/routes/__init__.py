@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from tierwise.web.routes import admin, auth, customers, dashboard, imports, schemes
+from tierwise.web.routes import admin, auth, customers, dashboard, imports, schemes, snapshots
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -10,6 +10,7 @@ ROUTERS: list[APIRouter] = [
     customers.router,
     schemes.router,
     imports.router,
+    snapshots.router,
     admin.router,
 ]
 
