@@ -217,3 +217,10 @@ def test_permission_failures_are_audited(login: Any) -> None:
     reasons = {(e["entity_id"], e["after"]["reason"]) for e in denied}
     assert ("GET /api/v1/users", "ForbiddenError") in reasons
     assert ("PUT /api/v1/customers/X/owner", "CsrfError") in reasons
+
+
+def test_nothing_is_served_from_another_host(app: Any) -> None:
+    with _client(app) as c:
+        assert c.get("/api/docs").status_code == 404  # Swagger UI would load a CDN's scripts
+        spec = c.get("/api/v1/openapi.json")
+        assert spec.status_code == 200 and spec.json()["info"]["title"] == "Tierwise"

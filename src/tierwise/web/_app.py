@@ -116,7 +116,8 @@ def create_app(settings: Settings, *, store: Any = None) -> FastAPI:
         title="Tierwise",
         version=__version__,
         description="Customer classification and tiering (客户分类 / 客户分级管理) — REST API.",
-        docs_url="/api/docs",
+        # FastAPI's Swagger UI loads its scripts from a CDN: nothing may, so no docs page
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
