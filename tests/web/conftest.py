@@ -35,3 +35,18 @@ def login(app: object) -> Iterator[object]:
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture(autouse=True)
+def _forget_sign_in_attempts(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts unthrottled: failed sign-ins of earlier tests (same client address,
+    same shared store) must not lock later tests out."""
+    yield
+    if "web_env" in request.fixturenames:
+        import sqlalchemy as sa
+
+        from tierwise.store.tables import login_attempts
+
+        env = request.getfixturevalue("web_env")
+        with env.store.begin() as conn:
+            conn.execute(sa.delete(login_attempts))

@@ -51,6 +51,7 @@ class SessionInfo:
     principal: Principal
     csrf_token: str
     session_id: str  # the stored hash, not the cookie value
+    touch_due: bool = False  # last_seen_at is old enough to be written again
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ def sign_in(
             {"h": hash_password(password), "i": user.id},
         )
     record_login(conn, user_id=user.id)
+    conn.execute(sessions.delete().where(sessions.c.expires_at <= now))  # the sweep
     if previous_token:
         end_session(conn, token=previous_token)
     token = secrets.token_urlsafe(32)
@@ -148,10 +150,15 @@ def sign_in(
     return SignIn(token=token, session=SessionInfo(principal, csrf, _digest(token)))
 
 
-def open_session(conn: sa.Connection, settings: Settings, *, token: str) -> SessionInfo | None:
+def open_session(
+    conn: sa.Connection, settings: Settings, *, token: str, write: bool = True
+) -> SessionInfo | None:
     """The live session of a cookie value, or None (unknown, expired, idle, user deactivated).
 
-    An expired or idle session is deleted on the way.
+    With ``write`` an expired or idle session is deleted and ``last_seen_at`` refreshed on the
+    way; without, nothing is written (a read-only transaction: on SQLite every request would
+    otherwise queue for the write lock) and ``touch_due`` says whether `touch_session` should
+    run. Expired sessions are swept at sign-in.
     """
     if not token or len(token) > 256:
         return None
@@ -162,16 +169,24 @@ def open_session(conn: sa.Connection, settings: Settings, *, token: str) -> Sess
         return None
     idle = timedelta(minutes=settings.session_idle_minutes)
     if row.expires_at <= now or row.last_seen_at + idle <= now:
-        conn.execute(sessions.delete().where(sessions.c.id == sid))
+        if write:
+            conn.execute(sessions.delete().where(sessions.c.id == sid))
         return None
     try:
         principal = load_principal(conn, user_id=row.user_id)
     except NotFoundError:
-        conn.execute(sessions.delete().where(sessions.c.id == sid))
+        if write:
+            conn.execute(sessions.delete().where(sessions.c.id == sid))
         return None
-    if now - row.last_seen_at >= _TOUCH_AFTER:
-        conn.execute(sessions.update().where(sessions.c.id == sid).values(last_seen_at=now))
-    return SessionInfo(principal, row.csrf_token, sid)
+    due = now - row.last_seen_at >= _TOUCH_AFTER
+    if due and write:
+        touch_session(conn, session_id=sid)
+    return SessionInfo(principal, row.csrf_token, sid, touch_due=due and not write)
+
+
+def touch_session(conn: sa.Connection, *, session_id: str) -> None:
+    """Record activity on a session (its idle expiry counts from now)."""
+    conn.execute(sessions.update().where(sessions.c.id == session_id).values(last_seen_at=utcnow()))
 
 
 def end_session(conn: sa.Connection, *, token: str) -> None:
@@ -219,8 +234,9 @@ def create_api_token(
     return {"id": int(token_id or 0), "name": name, "token": secret, "prefix": secret[:10]}
 
 
-def principal_for_token(conn: sa.Connection, *, token: str) -> Principal | None:
-    """The user of a live (not revoked, not expired) API token, or None."""
+def principal_for_token(conn: sa.Connection, *, token: str, write: bool = True) -> Principal | None:
+    """The user of a live (not revoked, not expired) API token, or None. With ``write`` its
+    ``last_used_at`` is refreshed (at most once a minute); see `token_touch_due`."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 256:
         return None
     now = utcnow()
@@ -237,9 +253,17 @@ def principal_for_token(conn: sa.Connection, *, token: str) -> Principal | None:
         principal = load_principal(conn, user_id=row.user_id)
     except NotFoundError:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= _TOUCH_AFTER:
+    if write and (row.last_used_at is None or now - row.last_used_at >= _TOUCH_AFTER):
         conn.execute(api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=now))
     return principal
+
+
+def token_touch_due(conn: sa.Connection, *, token: str) -> bool:
+    """Whether a token's ``last_used_at`` is old enough to be written again."""
+    used = conn.scalar(
+        sa.select(api_tokens.c.last_used_at).where(api_tokens.c.token_hash == _digest(token))
+    )
+    return used is None or utcnow() - used >= _TOUCH_AFTER
 
 
 def list_api_tokens(conn: sa.Connection, *, principal: Principal) -> list[dict[str, Any]]:
@@ -293,4 +317,6 @@ __all__ = [
     "principal_for_token",
     "revoke_api_token",
     "sign_in",
+    "token_touch_due",
+    "touch_session",
 ]

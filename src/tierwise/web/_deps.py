@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from fastapi import Depends, Path, Request
 
 from tierwise.access import Principal, open_session, principal_for_token
+from tierwise.access._auth import token_touch_due, touch_session
 from tierwise.errors import DataError, TierwiseError
 from tierwise.settings import Settings
+from tierwise.store import read_only
 from tierwise.web._i18n import COOKIE, negotiate
 
 SESSION_COOKIE = "tw_session"
@@ -74,18 +76,28 @@ def optional_auth(request: Request) -> Auth | None:
     store = get_store(request)
     auth: Auth | None = None
     header = request.headers.get("authorization", "")
+    # looked up in a read-only transaction; the activity stamp is written at most once a
+    # minute, in its own short write transaction (SQLite has one writer: reads must not queue)
     if header.lower().startswith("bearer "):
-        with store.begin() as conn:
-            principal = principal_for_token(conn, token=header[7:].strip())
+        secret = header[7:].strip()
+        with read_only(store).connect() as conn:
+            principal = principal_for_token(conn, token=secret, write=False)
+            due = principal is not None and token_touch_due(conn, token=secret)
         if principal is not None:
             auth = Auth(principal, "token")
+            if due:
+                with store.begin() as conn:
+                    principal_for_token(conn, token=secret)
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            with store.begin() as conn:
-                info = open_session(conn, get_settings(request), token=token)
+            with read_only(store).connect() as conn:
+                info = open_session(conn, get_settings(request), token=token, write=False)
             if info is not None:
                 auth = Auth(info.principal, "session", info.csrf_token)
+                if info.touch_due:
+                    with store.begin() as conn:
+                        touch_session(conn, session_id=info.session_id)
     request.state.auth = auth
     return auth
 

@@ -40,6 +40,7 @@ from tierwise.scheme._io import to_data
 from tierwise.scheme._lines import check_document
 from tierwise.scheme._model import _Ordered
 from tierwise.settings import Settings
+from tierwise.store import read_only
 from tierwise.store.tables import customers, schemes
 from tierwise.web._jobs import BusyError
 
@@ -73,7 +74,7 @@ def _row(row: Any) -> dict[str, Any]:
 
 def versions_view(store: sa.Engine) -> dict[str, Any]:
     """Every published version, newest first."""
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         rows = conn.execute(
             sa.select(schemes.c.version, schemes.c.name, schemes.c.hash, schemes.c.note,
                       schemes.c.published_by, schemes.c.published_at)
@@ -85,7 +86,7 @@ def versions_view(store: sa.Engine) -> dict[str, Any]:
 
 def version_view(store: sa.Engine, version: int) -> dict[str, Any]:
     """A published version with its YAML document; `NotFoundError` if there is none."""
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         row = conn.execute(sa.select(schemes).where(schemes.c.version == version)).first()
     if row is None:
         raise NotFoundError(f"Scheme version {version} does not exist.")
@@ -94,7 +95,7 @@ def version_view(store: sa.Engine, version: int) -> dict[str, Any]:
 
 def current_view(store: sa.Engine) -> dict[str, Any]:
     """The published scheme; before the first publication, the shipped default (version 0)."""
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         top = conn.scalar(sa.select(sa.func.max(schemes.c.version)))
     if top is None:
         return {
@@ -186,7 +187,7 @@ def run_preview(
     require_preview(principal)
     with _PREVIEW_LOCK:
         data = preview_store(settings, store, scheme=scheme, as_of=as_of or last_order_day(store))
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         for down in data["downgrades"].values():
             listed = down["customers"]
             seen = _visible(conn, principal, [str(c["customer_id"]) for c in listed])
@@ -259,7 +260,7 @@ def previews_of(request: Request) -> Previews:
 def _work(settings: Settings, store: sa.Engine, principal: Principal, run: PreviewRun) -> None:
     try:
         run.result = run_preview(settings, store, principal, run.scheme)
-        with store.connect() as conn:
+        with read_only(store).connect() as conn:
             run.published = _scheme_at(conn, int(run.result["published_version"]))
         run.state = "done"
     except Exception as exc:  # the page shows why

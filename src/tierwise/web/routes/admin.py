@@ -18,6 +18,7 @@ from tierwise.access import (
     revoke_api_token,
     update_user,
 )
+from tierwise.store import read_only
 from tierwise.web._deps import MAX_ID, ChangingUser, CurrentUser, IdPath, LangDep, StoreDep, form_id
 from tierwise.web._render import page
 
@@ -44,7 +45,7 @@ class UserUpdate(BaseModel):
 
 
 def _users(store: Any, auth: Any) -> list[dict[str, Any]]:
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         return list_users(conn, principal=auth.principal)
 
 
@@ -125,7 +126,7 @@ def reset_password_json(user_id: IdPath, store: StoreDep, auth: ChangingUser) ->
 
 
 def _audit(store: Any, auth: Any, offset: int) -> list[dict[str, Any]]:
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         return audit_entries(conn, principal=auth.principal, offset=offset)
 
 
@@ -154,7 +155,7 @@ class TokenCreate(BaseModel):
 
 
 def _tokens(store: Any, auth: Any) -> list[dict[str, Any]]:
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         return list_api_tokens(conn, principal=auth.principal)
 
 

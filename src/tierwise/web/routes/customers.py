@@ -23,6 +23,7 @@ from tierwise.access import (
 )
 from tierwise.classify import decide_pending, revoke_override, set_override
 from tierwise.errors import DataError, NotFoundError
+from tierwise.store import read_only
 from tierwise.store.tables import customers as customers_table
 from tierwise.store.tables import pending_changes
 from tierwise.web._deps import (
@@ -72,7 +73,7 @@ class ListParams(BaseModel):
 
 
 def _list(store: Any, auth: Any, lang: str, filt: CustomerFilter) -> dict[str, Any]:
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         return list_customers(conn, principal=auth.principal, filt=filt, lang=lang)
 
 
@@ -84,7 +85,7 @@ def customers_page(
     filt = _filter(label, params.q, params.owner, params.province, params.industry,
                    params.sort, params.page, params.per_page)  # fmt: skip
     data = _list(store, auth, lang, filt)
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         options = filter_options(conn, principal=auth.principal)
     return page(request, "customers.html", {"d": data, "options": options, "f": filt,
                                             "selected": set(label)})  # fmt: skip
@@ -150,7 +151,7 @@ def export_json(
 
 
 def _360(store: Any, settings: Any, auth: Any, lang: str, customer_id: str) -> dict[str, Any]:
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         return customer_360(conn, principal=auth.principal, customer_id=customer_id, lang=lang,
                             data_dir=settings.data_dir)  # fmt: skip
 
@@ -163,7 +164,7 @@ def customer_page(
     data = _360(store, settings, auth, lang, customer_id)
     owners: dict[str, Any] = {"owners": []}
     if auth.principal.can("write"):
-        with store.connect() as conn:
+        with read_only(store).connect() as conn:
             owners = filter_options(conn, principal=auth.principal)
     return page(request, "customer.html", {"d": data, "owners": owners["owners"]})
 

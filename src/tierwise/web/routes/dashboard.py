@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from tierwise.access import dashboard, last_classification
+from tierwise.store import read_only
 from tierwise.web._deps import ChangingUser, CurrentUser, LangDep, SettingsDep, StoreDep
 from tierwise.web._render import page, twin
 
@@ -15,13 +16,13 @@ router = APIRouter()
 
 
 def _dashboard(store: Any, settings: Any, auth: Any, lang: str) -> dict[str, Any]:
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         return dashboard(conn, principal=auth.principal, data_dir=settings.data_dir, lang=lang)
 
 
 def _status(request: Request, store: Any) -> dict[str, Any]:
     run = request.app.state.jobs.classify_run
-    with store.connect() as conn:
+    with read_only(store).connect() as conn:
         job = last_classification(conn)
     return {"run": None if run is None else run.view(), "job": job}
 
