@@ -28,6 +28,7 @@ NEW: Final = "__new__"  # the migration row of customers without a previous labe
 _CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _CACHE_LOCK = Lock()
 _CACHE_SIZE: Final = 256
+_FLIGHTS: dict[tuple[Any, ...], Lock] = {}
 
 
 def _scope_key(principal: Principal) -> tuple[str, int]:
@@ -245,6 +246,26 @@ def dashboard(
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit | status
+        flight = _FLIGHTS.setdefault(key, Lock())
+    # one computation per key: concurrent first requests wait for it instead of repeating it
+    # (twenty at once each took 50 s instead of 6.5 s at 1M customers)
+    with flight:
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+        if hit is not None:
+            return hit | status
+        out = _compute(conn, principal, pub, data_dir, lang)
+        with _CACHE_LOCK:
+            _CACHE[key] = out
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+            _FLIGHTS.pop(key, None)
+    return out | status
+
+
+def _compute(
+    conn: sa.Connection, principal: Principal, pub: Published, data_dir: Path, lang: str
+) -> dict[str, Any]:
     counts = _counts(conn, principal, pub)
     distribution = [
         {
@@ -272,11 +293,7 @@ def dashboard(
         "churn": next((d for d in distribution if d["name"] == "churn_risk"), None),
         "recent_changes": _recent(conn, principal, pub, lang),
     }
-    with _CACHE_LOCK:
-        _CACHE[key] = out
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return out | status
+    return out
 
 
 __all__ = ["dashboard", "last_classification", "value_dimension"]

@@ -85,6 +85,7 @@ class Jobs:
                     self.settings, self.store, as_of=last_order_day(self.store),
                     actor=principal.username,
                 )  # fmt: skip
+                self._warm(principal)
                 run.state = "done"
             except Exception as exc:  # the page shows why; the snapshot stays as it was
                 run.error = str(exc) or type(exc).__name__
@@ -92,6 +93,15 @@ class Jobs:
 
         self._pool.submit(work)
         return run
+
+    def _warm(self, principal: Principal) -> None:
+        """Compute the new snapshot's dashboard now, so that nobody waits for it later."""
+        from tierwise.access import dashboard
+        from tierwise.store import read_only
+
+        for lang in ("zh", "en"):
+            with read_only(self.store).connect() as conn:
+                dashboard(conn, principal=principal, data_dir=self.settings.data_dir, lang=lang)
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return self._pool.submit(fn, *args, **kwargs)
