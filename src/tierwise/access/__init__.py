@@ -17,16 +17,15 @@ from tierwise.access._auth import (
     revoke_api_token,
     sign_in,
 )
+from tierwise.access._customer_edits import assign_owner, update_customer
+from tierwise.access._customer_export import export_customers
 from tierwise.access._customers import (
     POOL,
     CustomerFilter,
-    assign_owner,
     customer_360,
-    export_customers,
     filter_options,
     list_customers,
     scoped_pk,
-    update_customer,
 )
 from tierwise.access._dashboard import dashboard, last_classification
 from tierwise.access._principal import (

@@ -1,4 +1,4 @@
-"""Customers as a caller may see them: the filtered list, the 360 view, exports, owners.
+"""Customers as a caller may see them: the filtered list, its counts, the 360 view, scope checks.
 
 Every query goes through `scope_clause`; analysts get phone and email masked everywhere.
 """
@@ -33,7 +33,6 @@ from tierwise.store.tables import (
     pending_changes,
     referrals,
     users,
-    utcnow,
 )
 
 PER_PAGE_MAX: Final = 200
@@ -432,193 +431,12 @@ def customer_360(
     }
 
 
-def export_customers(
-    conn: sa.Connection,
-    *,
-    principal: Principal,
-    filt: CustomerFilter,
-    path: Path,
-    lang: str = "en",
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """Every customer matching ``filt`` in scope, with their labels, written to ``path``
-    (.csv with BOM, .xlsx, .parquet; formulas neutralised). Audited."""
-    from tierwise.act import write_table
-
-    principal.require("export")
-    pub = published(conn)
-    where = _conditions(principal, filt, pub)
-    cols = ("customer_id", "name", "kind", "phone", "email", "province", "city", "industry")
-    query = sa.select(customers.c.id, *(customers.c[c] for c in cols)).where(*where)
-    frame = pl.DataFrame(
-        [tuple(r) for r in conn.execute(query.order_by(customers.c.id))],
-        schema={"_pk": pl.Int64, **{c: pl.String for c in cols}},
-        orient="row",
-    )
-    if principal.masks_contacts:
-        frame = frame.with_columns(
-            pl.col("phone").map_elements(mask_phone, return_dtype=pl.String),
-            pl.col("email").map_elements(mask_email, return_dtype=pl.String),
-        )
-    if pub is not None and frame.height:
-        long = pl.DataFrame(
-            [
-                tuple(r)
-                for r in conn.execute(
-                    sa.select(labels.c.customer_pk, labels.c.dimension, labels.c.label).where(
-                        labels.c.snapshot_id == pub.snapshot_id,
-                        labels.c.customer_pk.in_(query.with_only_columns(customers.c.id)),
-                    )
-                )
-            ],
-            schema={"_pk": pl.Int64, "dimension": pl.String, "label": pl.String},
-            orient="row",
-        )
-        texts = pl.DataFrame(
-            [
-                (name, key, pub.text(name, key, lang))
-                for name, dim in pub.scheme.dimensions.items()
-                for key in dim.keys()  # noqa: SIM118
-            ],
-            schema={"dimension": pl.String, "label": pl.String, "text": pl.String},
-            orient="row",
-        )
-        long = long.join(texts, on=["dimension", "label"], how="left").with_columns(
-            pl.coalesce("text", "label").alias("text")
-        )
-        # dimension names may equal profile columns ("industry"): keep them apart until renamed
-        long = long.with_columns(("dim:" + pl.col("dimension")).alias("dimension"))
-        wide = long.pivot(on="dimension", index="_pk", values="text")
-        ordered = [f"dim:{d}" for d in pub.scheme.dimensions if f"dim:{d}" in wide.columns]
-        frame = frame.join(wide.select("_pk", *ordered), on="_pk", how="left")
-        renames = {d: pub.title(d[4:], lang) for d in ordered}
-    else:
-        renames = {}
-    frame = frame.drop("_pk")
-    names = {c: (headers or {}).get(c, c) for c in cols}
-    taken = set(names.values())
-    suffix = "（分级）" if lang == "zh" else " (class)"
-    names |= {k: v + suffix if v in taken else v for k, v in renames.items()}
-    frame = frame.rename({k: v for k, v in names.items() if k in frame.columns})
-    write_table(frame, path)
-    audit.record(
-        conn,
-        actor=principal.username,
-        actor_id=principal.user_id,
-        action="customer.export",
-        entity="customer",
-        after={"rows": frame.height, "file": path.name, "filter": _describe(filt)},
-    )
-    return {"rows": frame.height, "path": str(path)}
-
-
-def _describe(filt: CustomerFilter) -> dict[str, Any]:
-    return {
-        k: v
-        for k, v in {
-            "labels": filt.labels, "owner": filt.owner, "province": filt.province,
-            "industry": filt.industry, "q": filt.q,
-        }.items()
-        if v
-    }  # fmt: skip
-
-
-def assign_owner(
-    conn: sa.Connection,
-    *,
-    principal: Principal,
-    customer_ids: list[str],
-    owner_id: int | None,
-) -> dict[str, Any]:
-    """Give customers to a user (or back to the public pool with ``owner_id=None``).
-
-    Admins assign anyone to anyone; a manager only within their team. Audited per customer.
-    """
-    principal.require("write")
-    if owner_id is not None:
-        target = conn.execute(
-            sa.select(users.c.id, users.c.role, users.c.is_active).where(users.c.id == owner_id)
-        ).first()
-        if target is None or not target.is_active or target.role == "analyst":
-            raise DataError(f"User {owner_id} cannot own customers (missing, inactive or analyst).")
-        if principal.role == "manager" and owner_id not in {
-            int(row[0]) for row in conn.execute(team_ids(principal))
-        }:
-            raise NotFoundError(f"User {owner_id} does not exist.")
-    moved = 0
-    now = utcnow()
-    for customer_id in customer_ids:
-        pk = scoped_pk(conn, principal=principal, customer_id=customer_id)
-        before = conn.scalar(
-            sa.select(customer_owners.c.user_id).where(customer_owners.c.customer_pk == pk)
-        )
-        if before == owner_id:
-            continue
-        conn.execute(customer_owners.delete().where(customer_owners.c.customer_pk == pk))
-        if owner_id is not None:
-            conn.execute(
-                customer_owners.insert().values(
-                    customer_pk=pk,
-                    user_id=owner_id,
-                    assigned_at=now,
-                    assigned_by=principal.username,
-                )
-            )
-        audit.record(
-            conn,
-            actor=principal.username,
-            actor_id=principal.user_id,
-            action="customer.owner",
-            entity="customer",
-            entity_id=customer_id,
-            before={"owner_id": before},
-            after={"owner_id": owner_id},
-        )
-        moved += 1
-    if moved:
-        changed()
-    return {"changed": moved, "owner_id": owner_id}
-
-
-EDITABLE: Final = ("name", "phone", "email", "province", "city", "industry", "tags")
-
-
-def update_customer(
-    conn: sa.Connection, *, principal: Principal, customer_id: str, values: dict[str, Any]
-) -> dict[str, Any]:
-    """Edit profile fields (only `EDITABLE` ones: never owner, labels or keys). Audited."""
-    principal.require("write")
-    unknown = sorted(set(values) - set(EDITABLE))
-    if unknown:
-        raise DataError(f"Field(s) {', '.join(unknown)} cannot be edited here.")
-    pk = scoped_pk(conn, principal=principal, customer_id=customer_id)
-    if values:
-        before = (
-            conn.execute(sa.select(*(customers.c[k] for k in values)).where(customers.c.id == pk))
-            .mappings()
-            .one()
-        )
-        conn.execute(
-            customers.update().where(customers.c.id == pk).values(**values, updated_at=utcnow())
-        )
-        audit.record(
-            conn, actor=principal.username, actor_id=principal.user_id, action="customer.update",
-            entity="customer", entity_id=customer_id, before=dict(before), after=values,
-        )  # fmt: skip
-        changed()
-    return {"customer_id": customer_id, "changed": sorted(values)}
-
-
 __all__ = [
-    "EDITABLE",
     "POOL",
     "CustomerFilter",
-    "assign_owner",
     "changed",
     "customer_360",
-    "export_customers",
     "filter_options",
     "list_customers",
     "scoped_pk",
-    "update_customer",
 ]
