@@ -152,12 +152,17 @@ def test_filter_open_override_and_switch_language(page: Any, browser_env: WebEnv
     page.click("#lang-switch")
     page.wait_for_load_state()
     for path in ("/", "/customers", f"/customers/{browser_env.pool[0]}", "/admin/users",
-                 "/admin/audit", "/tokens"):  # fmt: skip
+                 "/admin/audit", "/tokens", "/schemes", "/imports"):  # fmt: skip
         page.goto(page.base + path)
         assert page.get_attribute("html", "lang") == "zh-CN", path
         text = page.inner_text("body")
         assert any("\u4e00" <= ch <= "\u9fff" for ch in text), path
         assert "客户" in text or "用户" in text or "令牌" in text or "审计" in text, path
+        header = page.inner_text("header")
+        assert not any(w in header for w in ("Dashboard", "Customers", "Sign out")), path
+        heading = page.inner_text("h1")  # on the 360 page: the customer's name, data
+        if not path.startswith("/customers/"):
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in heading), (path, heading)
 
 
 def test_stored_xss_stays_inert_in_the_browser(page: Any, browser_env: WebEnv) -> None:

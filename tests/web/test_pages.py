@@ -18,7 +18,7 @@ from tierwise.web._i18n import LANGS, messages, negotiate
 from tierwise.web._render import TEMPLATES_DIR
 
 SNAPSHOT = Path(__file__).with_name("openapi_snapshot.json")
-PAGES = ("/", "/customers", "/admin/users", "/admin/audit", "/tokens")
+PAGES = ("/", "/customers", "/admin/users", "/admin/audit", "/tokens", "/schemes", "/imports")
 
 
 def test_every_message_has_both_languages_and_every_template_key_exists() -> None:
