@@ -469,7 +469,6 @@ label_changes = sa.Table(
         sa.BigInteger(),
         sa.ForeignKey("snapshots.id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
     ),
     sa.Column(
         "customer_pk",
@@ -488,6 +487,8 @@ label_changes = sa.Table(
     sa.Column("old_score", NUMBER),
     sa.Column("new_score", NUMBER),
     sa.Index(None, "customer_pk", "dimension"),
+    # a snapshot's upgrades and downgrades (the dashboard), without its many "new" rows
+    sa.Index(None, "snapshot_id", "kind"),
 )
 
 label_overrides = sa.Table(

@@ -32,6 +32,10 @@ def upgrade() -> None:
     # a customer's labels in a snapshot: (customer_pk) alone made SQLite scan the snapshot
     op.drop_index("ix_labels_customer_pk", table_name="labels")
     op.create_index("ix_labels_customer_pk_snapshot_id", "labels", ["customer_pk", "snapshot_id"])
+    # a snapshot's upgrades and downgrades: (snapshot_id) alone scanned all 16M rows of a first
+    # snapshot of 1M customers (3.8 s) to find none
+    op.drop_index("ix_label_changes_snapshot_id", table_name="label_changes")
+    op.create_index("ix_label_changes_snapshot_id_kind", "label_changes", ["snapshot_id", "kind"])
     op.create_table(
         "customer_owners",
         sa.Column("customer_pk", sa.BigInteger(), nullable=False),
@@ -109,5 +113,7 @@ def downgrade() -> None:
     op.drop_table("api_tokens")
     op.drop_table("sessions")
     op.drop_table("customer_owners")
+    op.drop_index("ix_label_changes_snapshot_id_kind", table_name="label_changes")
+    op.create_index("ix_label_changes_snapshot_id", "label_changes", ["snapshot_id"])
     op.drop_index("ix_labels_customer_pk_snapshot_id", table_name="labels")
     op.create_index("ix_labels_customer_pk", "labels", ["customer_pk"])
