@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tierwise.errors import DataError
-from tierwise.ingest import _readers
+from tierwise.ingest import _sniff, _xlsx
 from tierwise.ingest._readers import RawBatch, ReadError, SourceInfo, list_sheets, open_source
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -131,7 +131,7 @@ def test_undecodable_file_names_offset_line_and_encoding_option(tmp_path: Path) 
 
 def test_validation_streams_across_chunk_boundaries(tmp_path: Path) -> None:
     # a 3-byte UTF-8 character split by the 1 MB chunk boundary is fine ...
-    head = "a,b\n" + "x" * (_readers._CHUNK - 5) + ",1\n"
+    head = "a,b\n" + "x" * (_sniff._CHUNK - 5) + ",1\n"
     p = write(tmp_path, "big.csv", head[:-3] + "中,1\n" + "y,2\n")
     assert read_all(p)[0].encoding == "utf-8"
     # ... a GBK byte far beyond the first chunk still switches the whole file to GB18030
@@ -330,7 +330,7 @@ def test_zip_bomb_refused(tmp_path: Path) -> None:
 
 
 def test_zip_total_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_readers, "_ZIP_MAX_TOTAL", 10_000)
+    monkeypatch.setattr(_xlsx, "_ZIP_MAX_TOTAL", 10_000)
     with pytest.raises(ReadError, match="more than 2 GB"):
         open_source(CORPUS / "31_customers_and_orders_two_sheets.xlsx")
 
@@ -367,16 +367,16 @@ def test_cell_text_conversions() -> None:
         number_format = "General"
 
     c = Cell()
-    assert _readers._cell_text(13800138000.0, c) == "13800138000"
-    assert _readers._cell_text(1e-7, c) == "0.0000001"
-    assert _readers._cell_text(0.1 + 0.2, c) == "0.30000000000000004"
-    assert _readers._cell_text(dt.datetime(2024, 1, 2), c) == "2024-01-02"
-    assert _readers._cell_text(dt.datetime(2024, 1, 2, 3, 4, 5, 600), c) == "2024-01-02 03:04:05"
-    assert _readers._cell_text(dt.time(7, 8, 9), c) == "07:08:09"
-    assert _readers._cell_text(dt.timedelta(hours=27, minutes=5), c) == "27:05:00"
-    assert _readers._cell_text("#DIV/0!", c) == "#DIV/0!"
+    assert _xlsx.cell_text(13800138000.0, c) == "13800138000"
+    assert _xlsx.cell_text(1e-7, c) == "0.0000001"
+    assert _xlsx.cell_text(0.1 + 0.2, c) == "0.30000000000000004"
+    assert _xlsx.cell_text(dt.datetime(2024, 1, 2), c) == "2024-01-02"
+    assert _xlsx.cell_text(dt.datetime(2024, 1, 2, 3, 4, 5, 600), c) == "2024-01-02 03:04:05"
+    assert _xlsx.cell_text(dt.time(7, 8, 9), c) == "07:08:09"
+    assert _xlsx.cell_text(dt.timedelta(hours=27, minutes=5), c) == "27:05:00"
+    assert _xlsx.cell_text("#DIV/0!", c) == "#DIV/0!"
     c.number_format = 'yyyy-mm-dd "at" hh:mm'
-    assert _readers._cell_text(dt.datetime(2024, 1, 2), c) == "2024-01-02 00:00:00"
+    assert _xlsx.cell_text(dt.datetime(2024, 1, 2), c) == "2024-01-02 00:00:00"
 
 
 def test_xlsx_formula_cached_values() -> None:

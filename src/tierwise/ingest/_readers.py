@@ -8,49 +8,36 @@ be read become `RowProblem`s; problems with the file as a whole raise `ReadError
 
 from __future__ import annotations
 
-import codecs
 import csv
-import datetime as dt
 import io
-import itertools
-import math
 import re
-import warnings
-import zipfile
-from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing, suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import numpy as np
 import polars as pl
 
-from tierwise.errors import DataError
 from tierwise.ingest import _fastcsv
-
-_CHUNK = 1 << 20  # validation reads the file in 1 MB chunks
-_SNIFF_CHARS = 64 * 1024
-_ZIP_MAX_TOTAL, _ZIP_MAX_RATIO, _ZIP_RATIO_FLOOR = 2 * 1024**3, 200, 1 << 20
-_RAW_MAX = 200
-_DELIMITERS = (",", ";", "\t", "|")
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    *(
-        (b"\xff\xfe\x00\x00", "utf-32"),
-        (b"\x00\x00\xfe\xff", "utf-32"),
-        (codecs.BOM_UTF8, "utf-8-sig"),
-    ),
-    *((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")),
+from tierwise.ingest._sniff import (
+    _SNIFF_CHARS,
+    Format,
+    ReadError,
+    choose_encoding,
+    ends_in_quotes,
+    sniff_delimiter,
+    sniff_format,
 )
+from tierwise.ingest._xlsx import (
+    list_sheets,
+    load_workbook,
+    sheet_rows,
+)
+
+_RAW_MAX = 200
 _INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")
-_FMT_LITERALS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
-
-Format = Literal["csv", "xlsx", "parquet"]
-
-
-class ReadError(DataError):
-    """The file as a whole cannot be read (format, encoding, damaged or unsafe workbook)."""
 
 
 @dataclass(frozen=True)
@@ -306,108 +293,6 @@ def _clean_header(raw: list[str], trim: bool = True) -> tuple[list[str], list[st
     return out, notes
 
 
-def _sniff_format(path: Path, head: bytes) -> Format:
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ReadError(
-            f"{path.name} is an old Excel 97-2003 (.xls) workbook or a password-protected one; "
-            "open it in Excel or WPS and save it as .xlsx or as CSV (UTF-8), then import that file"
-        )
-    return "xlsx" if head.startswith(b"PK\x03\x04") else "parquet" if head[:4] == b"PAR1" else "csv"
-
-
-def _bom_or_utf16(head: bytes) -> str | None:
-    for bom, name in _BOMS:
-        if head.startswith(bom):
-            return name
-    n = len(head) // 2 * 2  # BOM-less UTF-16: ASCII characters put NULs on one side only
-    even, odd = head[0:n:2].count(0), head[1:n:2].count(0)
-    if odd > 1 and even * 20 <= odd:
-        return "utf-16-le"
-    return "utf-16-be" if even > 1 and odd * 20 <= even else None
-
-
-def _first_bad_byte(path: Path, encoding: str) -> str | None:
-    """Stream-validate `path`; describe the first undecodable byte, if any."""
-    dec = codecs.getincrementaldecoder(encoding)("strict")
-    offset = newlines = 0
-    with path.open("rb") as f:
-        while True:
-            chunk = f.read(_CHUNK)
-            pending = len(dec.getstate()[0])
-            try:
-                dec.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as e:
-                pos = e.start - pending
-                line = newlines + chunk.count(b"\n", 0, max(pos, 0)) + 1
-                byte = e.object[e.start]
-                return f"byte 0x{byte:02X} at offset {offset + pos} (line {line}) is not valid {encoding}"
-            if not chunk:
-                return None
-            offset += len(chunk)
-            newlines += chunk.count(b"\n")
-
-
-def _choose_encoding(path: Path, head: bytes, forced: str | None) -> tuple[str, list[str]]:
-    if forced is not None:
-        try:
-            enc = codecs.lookup(forced).name
-        except LookupError as e:
-            raise ReadError(f'unknown encoding "{forced}"') from e
-        if bad := _first_bad_byte(path, enc):
-            raise ReadError(f"cannot read {path.name}: {bad}")
-        return enc, []
-    bom = _bom_or_utf16(head)
-    if bom is None and b"\x00" in head:
-        raise ReadError(f"{path.name} is a binary file, not CSV, Excel (.xlsx) or Parquet")
-    errors = []
-    for enc in [bom] if bom else ["utf-8", "gb18030"]:
-        if (bad := _first_bad_byte(path, enc)) is None:
-            return enc, ["file is not UTF-8; read as GB18030 (GBK)"] if enc == "gb18030" else []
-        errors.append(bad)
-    raise ReadError(
-        f"cannot detect the text encoding of {path.name}: {'; '.join(errors)}. Save it as UTF-8, "
-        "or name its encoding with --encoding (e.g. --encoding big5)"
-    )
-
-
-def _sniff_delimiter(sample: str, complete: bool) -> str:
-    """The delimiter giving the most consistent field count (> 1) over the sample's records."""
-    best, choice = (0.0, 0, 0), ","
-    for rank, delim in enumerate(_DELIMITERS):
-        counts: list[int] = []
-        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delim)
-        with suppress(csv.Error):  # a sample cut inside a huge field
-            counts.extend(len(row) for row in reader if "".join(row).strip())
-        if not complete and len(counts) > 1:
-            counts.pop()  # the last record may be cut off
-        if counts and counts[0] > 1:
-            score = (sum(c == counts[0] for c in counts) / len(counts), counts[0], -rank)
-            best, choice = max((best, choice), (score, delim))
-    return choice
-
-
-def _ends_in_quotes(text: str, delim: str, inq: bool) -> bool:
-    """Mirror of the csv module's quoting: is `text` (whole lines) still inside a quoted field?"""
-    special = re.compile(f'[{re.escape(delim)}\r\n"]')
-    i, field_start = 0, 0
-    while i < len(text):
-        if inq:
-            j = text.find('"', i)
-            if j < 0:
-                return True
-            inq = text.startswith('"', j + 1)  # a doubled quote stays inside
-            i, field_start = j + 1 + inq, -1
-        elif m := special.search(text, i):
-            i = m.end()
-            if m.group() != '"':
-                field_start = i
-            elif m.start() == field_start:
-                inq = True
-        else:
-            return False
-    return inq
-
-
 class _CsvRecords:
     """csv.reader over a text stream that counts physical lines and survives csv.Error."""
 
@@ -454,12 +339,12 @@ class _CsvRecords:
 
     def _recover(self, start: int, reason: str) -> RowProblem:
         raw = "".join(self.cur)
-        inq = _ends_in_quotes(raw, self.delim, False)
+        inq = ends_in_quotes(raw, self.delim, False)
         while inq:  # the bad field is quoted and goes on: skip to the end of its record
             self.cur.clear()
             if (line := next(self.feed, None)) is None:
                 break
-            inq = _ends_in_quotes(line, self.delim, True)
+            inq = ends_in_quotes(line, self.delim, True)
         where = f" (record spans lines {start}-{self.lines})" if self.lines > start else ""
         if inq:
             where += "; an unclosed quote? the rest of the file was skipped"
@@ -489,12 +374,12 @@ def _open_csv(
     if not head:
         notes.append("file is empty")
         return Source(SourceInfo(path, "csv", None, False, None, [], None, [], notes, 0), None, [])
-    enc, enc_notes = _choose_encoding(path, head, encoding)
+    enc, enc_notes = choose_encoding(path, head, encoding)
     delim = delimiter
     if delim is None:
         with path.open(encoding=enc, newline="") as f:
             sample = f.read(_SNIFF_CHARS)
-            delim = _sniff_delimiter(sample, complete=not f.read(1))
+            delim = sniff_delimiter(sample, complete=not f.read(1))
     recs = _CsvRecords(path, enc, delim)
     with recs.file:
         _, raw, blank = recs.header()
@@ -517,78 +402,8 @@ def _open_csv(
     return Source(info, sections, closers, csv_text=(enc, header_lines))
 
 
-def _cell_text(value: object, cell: Any) -> str:
-    """An Excel cell as the text a user would type: no `.0`, ISO dates, true/false."""
-    if value is None or isinstance(value, str):
-        return value or ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        text = repr(value)
-        return format(Decimal(text), "f") if "e" in text and math.isfinite(value) else text
-    if isinstance(value, dt.datetime):
-        fmt = _FMT_LITERALS.sub("", str(cell.number_format).lower())
-        if value.time() == dt.time() and "h" not in fmt and "s" not in fmt:
-            return value.date().isoformat()  # a date cell
-        return value.isoformat(" ", "seconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.isoformat("seconds")
-    if isinstance(value, dt.timedelta):
-        secs = int(value.total_seconds())
-        return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
-    return str(value)
-
-
-def _sheet_rows(ws: Any) -> Generator[tuple[int, list[str]], None, None]:
-    """(sheet row number, cell texts); openpyxl's warnings are silenced chunk by chunk."""
-    ws.reset_dimensions()  # a wrong <dimension> tag would otherwise cut rows off
-    gen = ws.iter_rows()
-    rows = enumerate(gen, start=1)
-    try:
-        while True:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                chunk = list(itertools.islice(rows, 1000))
-            if not chunk:
-                return
-            for number, row in chunk:
-                yield number, [_cell_text(c.value, c) for c in row]
-    finally:
-        gen.close()
-
-
-def _load_workbook(path: Path) -> tuple[Any, IO[bytes]]:
-    import openpyxl
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-    except zipfile.BadZipFile as e:
-        raise ReadError(f"{path.name} looks like an Excel workbook but is damaged: {e}") from e
-    if sum(i.file_size for i in infos) > _ZIP_MAX_TOTAL:
-        raise ReadError(f"{path.name} unpacks to more than 2 GB; refusing to open it (zip bomb?)")
-    for i in infos:
-        if i.file_size > max(_ZIP_RATIO_FLOOR, _ZIP_MAX_RATIO * i.compress_size):
-            raise ReadError(
-                f'{path.name}: part "{i.filename}" is compressed more than {_ZIP_MAX_RATIO}:1; '
-                "refusing to open it (zip bomb?)"
-            )
-    f = path.open("rb")  # a file object: openpyxl refuses paths not named .xlsx
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(f, read_only=True, data_only=True), f
-    except Exception as e:
-        f.close()
-        raise ReadError(f"cannot read {path.name} as an Excel workbook: {e}") from e
-
-
 def _open_xlsx(path: Path, sheet: str | int | None, notes: list[str]) -> Source:
-    wb, f = _load_workbook(path)
+    wb, f = load_workbook(path)
     try:
         worksheets = list(wb.worksheets)
         names = [ws.title for ws in worksheets]
@@ -604,7 +419,7 @@ def _open_xlsx(path: Path, sheet: str | int | None, notes: list[str]) -> Source:
         picked: list[tuple[Any, int]] = []
         header: list[str] = []
         for ws in chosen:
-            with closing(_sheet_rows(ws)) as rows:
+            with closing(sheet_rows(ws)) as rows:
                 found = next(((n, r) for n, r in rows if "".join(r).strip()), None)
             if found is None:
                 notes.append(f'sheet "{ws.title}" is empty')
@@ -631,23 +446,11 @@ def _open_xlsx(path: Path, sheet: str | int | None, notes: list[str]) -> Source:
 
     def sections() -> Iterator[tuple[str | None, Iterable[Record]]]:
         for ws, header_row in picked:
-            with closing(_sheet_rows(ws)) as rows:
+            with closing(sheet_rows(ws)) as rows:
                 yield ws.title, (r for r in rows if r[0] > header_row)
 
     info = SourceInfo(path, "xlsx", None, False, None, names, label, header, notes, 0)
     return Source(info, sections, [wb, f])
-
-
-def list_sheets(path: Path) -> list[str]:
-    """Worksheet names of an Excel workbook (found by content, not name); [] for other files."""
-    with Path(path).open("rb") as fh:
-        if _sniff_format(Path(path), fh.read(8)) != "xlsx":
-            return []
-    wb, f = _load_workbook(Path(path))
-    with f:
-        names = [ws.title for ws in wb.worksheets]
-        wb.close()
-    return names
 
 
 def _parquet_batches(info: SourceInfo, size: int, skip: int) -> Iterator[RawBatch]:
@@ -687,7 +490,7 @@ def open_source(
             head = f.read(4096)
     except OSError as e:
         raise ReadError(f"cannot open {path}: {e.strerror}") from e
-    fmt = _sniff_format(path, head)
+    fmt = sniff_format(path, head)
     ext, notes = path.suffix.lower(), []
     if fmt != "csv" and ext not in ((".xlsx", ".xlsm") if fmt == "xlsx" else (".parquet", ".pq")):
         kind = "an Excel workbook" if fmt == "xlsx" else "a Parquet file"
