@@ -7,7 +7,16 @@ from __future__ import annotations
 
 
 class TierwiseError(Exception):
-    """Root of every error Tierwise raises deliberately."""
+    """Root of every error Tierwise raises deliberately.
+
+    ``key`` and ``params`` (optional) name the message in the app's message catalogue, so that
+    the web app can say it in the user's language; ``str(error)`` stays the English text.
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 class DataError(TierwiseError, ValueError):

@@ -225,3 +225,15 @@ def test_snapshots_labels_and_jobs(login: Any, web_env: WebEnv) -> None:
     job = rep2.get(f"/api/v1/jobs/{job_id}").json()
     assert job["kind"] == "classify" and job["state"] == "done" and "pid" not in job
     assert rep2.get("/api/v1/jobs/999999").status_code == 404
+
+
+def test_bad_input_is_explained_in_the_users_language(login: Any) -> None:
+    c = login("rep1")
+    c.get("/lang/zh")
+    zh = c.get("/customers", params={"label": "nonsense", "sort": "customer_id"})
+    assert zh.status_code == 422 and "标签筛选“nonsense”的格式应为 维度:标签。" in zh.text
+    c.get("/lang/en")
+    en = c.get("/customers", params={"sort": "bogus"})
+    assert en.status_code == 422 and "Cannot sort by &#34;bogus&#34;" in en.text
+    api = c.get("/api/v1/customers", params={"label": "value_tier:A", "owner": "someone"})
+    assert api.status_code == 422 and '"someone"' in api.json()["detail"]

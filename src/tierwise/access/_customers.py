@@ -79,10 +79,11 @@ def _conditions(
     if filt.labels and pub is not None:
         for dimension, wanted in filt.labels.items():
             if dimension not in pub.scheme.dimensions:
+                known = ", ".join(pub.scheme.dimensions)
                 raise DataError(
-                    f'Unknown dimension "{dimension}" in the filter; use one of '
-                    f"{', '.join(pub.scheme.dimensions)}."
-                )
+                    f'Unknown dimension "{dimension}" in the filter; use one of {known}.',
+                    key="err.unknown_dimension", value=dimension, known=known,
+                )  # fmt: skip
             if wanted and probe:
                 where.append(
                     sa.exists().where(
@@ -108,7 +109,12 @@ def _conditions(
         try:
             owner_id = int(filt.owner)
         except ValueError:
-            raise DataError(f'Owner "{filt.owner}" is not a user id or "{POOL}".') from None
+            raise DataError(
+                f'Owner "{filt.owner}" is not a user id or "{POOL}".',
+                key="err.bad_owner",
+                value=filt.owner,
+                pool=POOL,
+            ) from None
         where.append(
             sa.exists().where(
                 customer_owners.c.customer_pk == customers.c.id,
@@ -140,7 +146,11 @@ def _order(filt: CustomerFilter, pub: Published | None) -> tuple[list[Any], Any]
     if key.startswith("score:"):
         dimension = key.split(":", 1)[1]
         if pub is None or dimension not in pub.scheme.dimensions:
-            raise DataError(f'Cannot sort by "{key}": no such dimension in the published scheme.')
+            raise DataError(
+                f'Cannot sort by "{key}": no such dimension in the published scheme.',
+                key="err.bad_sort_dimension",
+                value=key,
+            )
         scored = labels.alias("sort_label")
         join = (
             scored,
@@ -155,7 +165,10 @@ def _order(filt: CustomerFilter, pub: Published | None) -> tuple[list[Any], Any]
         return [term, customers.c.id], join
     if key not in SORTS:
         raise DataError(
-            f'Cannot sort by "{key}"; use one of {", ".join(SORTS)} or score:DIMENSION.'
+            f'Cannot sort by "{key}"; use one of {", ".join(SORTS)} or score:DIMENSION.',
+            key="err.bad_sort",
+            value=key,
+            known=", ".join(SORTS),
         )
     column = customers.c[key]
     term = column.desc().nulls_last() if desc else column.asc().nulls_last()

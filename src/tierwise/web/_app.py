@@ -21,7 +21,7 @@ from tierwise.access import AuthError, ForbiddenError
 from tierwise.errors import DataError, NotFoundError, SchemeError, TierwiseError
 from tierwise.settings import Settings
 from tierwise.web._deps import CsrfError, NotSignedIn, get_lang
-from tierwise.web._i18n import t
+from tierwise.web._i18n import messages, t
 from tierwise.web._jobs import BusyError, Jobs
 from tierwise.web._render import STATIC_DIR, page
 
@@ -57,6 +57,14 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _said(exc: Exception, lang: str) -> str:
+    """The error in the user's language where the catalogue has it, else its own text."""
+    key = getattr(exc, "key", None)
+    if key and key in messages():
+        return t(key, lang, **getattr(exc, "params", {}))
+    return str(exc)
+
+
 def _audit_denied(request: Request, exc: Exception) -> None:
     """Permission failures are audited (RELIABILITY.md), with who, what and from where."""
     from tierwise.store import audit
@@ -81,7 +89,7 @@ def _error(request: Request, exc: Exception) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={target}", status_code=303)
     # not-found answers carry no detail: out of scope must look exactly like missing
-    detail = t(key, lang) if status in (401, 403, 404) else str(exc)
+    detail = t(key, lang) if status in (401, 403, 404) else _said(exc, lang)
     if _is_api(request):
         return JSONResponse({"detail": detail, "code": key}, status_code=status)
     return page(

@@ -145,7 +145,12 @@ def form_id(value: str | None, *, field: str) -> int | None:
         return None
     text = value.strip()
     if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-        raise DataError(f'Form field "{field}" must be a user id (got "{text[:40]}").')
+        raise DataError(
+            f'Form field "{field}" must be a user id (got "{text[:40]}").',
+            key="err.form_id",
+            field=field,
+            value=text[:40],
+        )
     return int(text)
 
 

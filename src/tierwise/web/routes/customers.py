@@ -54,7 +54,11 @@ def _filter(
     for item in label:
         dimension, sep, key = item.partition(":")
         if not sep or not key:
-            raise DataError(f'Label filter "{item}" must look like dimension:label.')
+            raise DataError(
+                f'Label filter "{item}" must look like dimension:label.',
+                key="err.label_filter",
+                value=item,
+            )
         wanted.setdefault(dimension, []).append(key)
     return CustomerFilter(
         labels=wanted, q=q or None, owner=owner or None, province=province or None,
@@ -223,7 +227,12 @@ def override_form(
     prefix, sep, key = label.partition(":")
     if sep:
         if prefix != dimension:
-            raise DataError(f'Label "{label}" does not belong to dimension "{dimension}".')
+            raise DataError(
+                f'Label "{label}" does not belong to dimension "{dimension}".',
+                key="err.label_dimension",
+                value=label,
+                dimension=dimension,
+            )
         label = key
     body = OverrideIn(dimension=dimension, label=label, reason=reason.strip() or " ",
                       expires_at=date.fromisoformat(expires_at) if expires_at else None)  # fmt: skip
