@@ -28,6 +28,7 @@ from tierwise.scheme._model import (
     ScoreDimension,
     Text,
 )
+from tierwise.scheme._playbook import Discount, Playbook, Playbooks, PoolRules, WinBack
 from tierwise.scheme._validate import check_scheme, load_checked, validate_scheme
 
 __all__ = [
@@ -35,18 +36,23 @@ __all__ = [
     "BandsDimension",
     "Component",
     "Cut",
+    "Discount",
     "ExpressionError",
     "GridDimension",
     "Hysteresis",
     "Label",
     "MappingDimension",
     "ModelDimension",
+    "Playbook",
+    "Playbooks",
+    "PoolRules",
     "RFMDimension",
     "Rule",
     "RulesDimension",
     "Scheme",
     "ScoreDimension",
     "Text",
+    "WinBack",
     "check_scheme",
     "default_scheme",
     "default_scheme_text",

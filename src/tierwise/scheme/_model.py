@@ -297,6 +297,8 @@ class Scheme(_Model):
     description: Text | None = None
     currency: str = "CNY"
     dimensions: dict[str, Dimension] = Field(min_length=1)
+    #: what each tier's customers get (tierwise.scheme._playbook); checked by check_scheme
+    playbooks: Playbooks | None = None
 
     @field_validator("dimensions")
     @classmethod
@@ -321,6 +323,11 @@ class Scheme(_Model):
                         )
         return self
 
+
+# at the end: the playbook models build on Text and _Model above
+from tierwise.scheme._playbook import Playbooks  # noqa: E402
+
+Scheme.model_rebuild()
 
 __all__ = [
     "INSUFFICIENT",

@@ -20,6 +20,7 @@ from tierwise.scheme._model import (
     Scheme,
     ScoreDimension,
 )
+from tierwise.scheme._playbook import check_playbooks
 
 
 def _unknown(name: str, where: str) -> str | None:
@@ -105,6 +106,8 @@ def check_scheme(scheme: Scheme) -> list[str]:
                             for col in cells
                             if col not in allowed
                         )
+    if scheme.playbooks is not None:
+        errors.extend(check_playbooks(scheme))
     return errors
 
 
