@@ -100,6 +100,13 @@ PUBLIC: dict[str, set[str]] = {
         "sentiment_label",
     },
     "tierwise.act": {
+        "HOLIDAY_KEYS",
+        "CareCap",
+        "CareRule",
+        "Holiday",
+        "QuietHours",
+        "care_events",
+        "holidays",
         "neutralise",
         "write_table",
     },
