@@ -10,15 +10,31 @@ from tierwise.act._calendar import (
     holidays,
 )
 from tierwise.act._export import neutralise, write_table
+from tierwise.act._webhooks import (
+    Attempt,
+    Event,
+    RetryPolicy,
+    WebhookEndpoint,
+    deliver,
+    render,
+    verify_signature,
+)
 
 __all__ = [
     "HOLIDAY_KEYS",
+    "Attempt",
     "CareCap",
     "CareRule",
+    "Event",
     "Holiday",
     "QuietHours",
+    "RetryPolicy",
+    "WebhookEndpoint",
     "care_events",
+    "deliver",
     "holidays",
     "neutralise",
+    "render",
+    "verify_signature",
     "write_table",
 ]

@@ -1,0 +1,230 @@
+"""Webhooks delivered to a real HTTP receiver on 127.0.0.1: signatures, bot formats, retries."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+
+from tierwise.act import (
+    Event,
+    RetryPolicy,
+    WebhookEndpoint,
+    deliver,
+    render,
+    verify_signature,
+)
+
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+EVENT = Event(
+    id="tier_changed:42:2026-12-02",
+    kind="tier_changed",
+    occurred_at=datetime(2026, 12, 2, 7, 59, tzinfo=UTC),
+    customer_id="C042",
+    customer_name="上海明远贸易",
+    summary_zh="上海明远贸易 从 B 升为 A",
+    summary_en="上海明远贸易 moved from B to A",
+    details={"from": "B", "to": "A"},
+)
+
+
+@dataclass
+class Receiver:
+    """Answers each request with the next scripted (status, body, delay); records requests."""
+
+    url: str
+    script: list[tuple[int, dict[str, Any], float]] = field(default_factory=list)
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            parts = urlsplit(self.path)
+            state.seen.append(
+                {"path": parts.path, "query": parse_qs(parts.query), "headers": dict(self.headers), "body": raw}
+            )  # fmt: skip
+            status, answer, delay = state.script.pop(0) if state.script else (200, {}, 0.0)
+            time.sleep(delay)
+            payload = json.dumps(answer).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+                pass
+
+        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_generic_json_is_signed_and_retried_after_a_failure(receiver: Receiver) -> None:
+    receiver.script = [(500, {"error": "down"}, 0.0), (204, {}, 0.0)]
+    endpoint = WebhookEndpoint(f"{receiver.url}/hooks/tierwise", "json", secret="s3cret", lang="en")
+    policy = RetryPolicy()
+
+    first = deliver(endpoint, EVENT, now=NOW)
+    assert (first.ok, first.status_code, first.retryable) == (False, 500, True)
+    assert first.error == f"{receiver.url.removeprefix('http://')} answered HTTP 500."
+    assert first.error_zh is not None and "HTTP 500" in first.error_zh
+    assert '"down"' in first.response_excerpt
+
+    retry_at = policy.next_attempt_at(1, NOW, EVENT.id)
+    assert retry_at is not None and timedelta(seconds=27) <= retry_at - NOW <= timedelta(seconds=33)
+    second = deliver(endpoint, EVENT, now=retry_at)
+    assert (second.ok, second.status_code, second.error) == (True, 204, None)
+
+    # what a receiver does: the raw body, the timestamp header, the shared secret
+    for request, when in zip(receiver.seen, (NOW, retry_at), strict=True):
+        headers, body = request["headers"], request["body"]
+        assert verify_signature(
+            "s3cret", timestamp=headers["X-Tierwise-Timestamp"], body=body,
+            signature=headers["X-Tierwise-Signature"], now=when,
+        )  # fmt: skip
+        expected = hmac.new(
+            b"s3cret", headers["X-Tierwise-Timestamp"].encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        assert headers["X-Tierwise-Signature"] == f"sha256={expected}"
+        assert headers["X-Tierwise-Event"] == "tier_changed"
+        doc = json.loads(body)
+        assert doc["customer"] == {"id": "C042", "name": "上海明远贸易"}
+        assert doc["text"] == "上海明远贸易 moved from B to A"
+        assert doc["summary"]["zh"] == "上海明远贸易 从 B 升为 A"
+        assert doc["id"] == EVENT.id  # the same id on every retry, for the receiver's dedupe
+
+
+def test_a_tampered_or_stale_json_webhook_fails_verification() -> None:
+    headers, body = render(EVENT, "json", "zh", secret="s3cret", now=NOW)
+    ts, sig = headers["X-Tierwise-Timestamp"], headers["X-Tierwise-Signature"]
+    assert verify_signature("s3cret", timestamp=ts, body=body, signature=sig, now=NOW)
+    assert not verify_signature("s3cret", timestamp=ts, body=body + b" ", signature=sig, now=NOW)
+    assert not verify_signature("other", timestamp=ts, body=body, signature=sig, now=NOW)
+    later = NOW + timedelta(minutes=6)
+    assert not verify_signature("s3cret", timestamp=ts, body=body, signature=sig, now=later)
+    assert "X-Tierwise-Signature" not in render(EVENT, "json", "zh", now=NOW)[0]
+
+
+def test_wecom_markdown_message(receiver: Receiver) -> None:
+    receiver.script = [(200, {"errcode": 0, "errmsg": "ok"}, 0.0)]
+    endpoint = WebhookEndpoint(f"{receiver.url}/cgi-bin/webhook/send?key=k1", "wecom")
+    with httpx2.Client() as client:  # a caller's pooled client is used as given, not closed
+        attempt = deliver(endpoint, EVENT, now=NOW, client=client)
+        assert not client.is_closed
+    assert attempt.ok
+    sent = receiver.seen[0]
+    assert sent["query"] == {"key": ["k1"]}
+    doc = json.loads(sent["body"])
+    assert doc["msgtype"] == "markdown"
+    content = doc["markdown"]["content"]
+    assert content.startswith("**客户分级变化**\n")
+    assert "> 客户：上海明远贸易 (C042)" in content
+    assert "> 说明：上海明远贸易 从 B 升为 A" in content
+
+
+def test_dingtalk_markdown_with_its_signature_in_the_query(receiver: Receiver) -> None:
+    receiver.script = [(200, {"errcode": 0, "errmsg": "ok"}, 0.0)]
+    secret = "SECabc+/="
+    endpoint = WebhookEndpoint(
+        f"{receiver.url}/robot/send?access_token=t1", "dingtalk", secret, "en"
+    )
+    assert deliver(endpoint, EVENT, now=NOW).ok
+    sent = receiver.seen[0]
+    query = sent["query"]
+    assert query["access_token"] == ["t1"]
+    ts = query["timestamp"][0]
+    assert ts == str(int(NOW.timestamp() * 1000))  # milliseconds
+    digest = hmac.new(secret.encode(), f"{ts}\n{secret}".encode(), hashlib.sha256).digest()
+    assert query["sign"] == [base64.b64encode(digest).decode()]  # parse_qs undid the urlEncode
+    doc = json.loads(sent["body"])
+    assert doc["msgtype"] == "markdown"
+    assert doc["markdown"]["title"] == "Tier changed"
+    assert doc["markdown"]["text"].startswith("#### Tier changed\n> Customer: 上海明远贸易 (C042)")
+
+
+def test_feishu_post_with_its_signature_in_the_body(receiver: Receiver) -> None:
+    receiver.script = [
+        (200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}, 0.0),
+        (200, {"code": 0, "msg": "success", "data": {}}, 0.0),
+    ]
+    endpoint = WebhookEndpoint(f"{receiver.url}/open-apis/bot/v2/hook/h1", "feishu", "fs-secret")
+    refused = deliver(endpoint, EVENT, now=NOW)
+    assert (refused.ok, refused.status_code, refused.retryable) == (False, 200, False)
+    assert refused.error is not None and "error code 19021: sign match fail" in refused.error
+    assert deliver(endpoint, EVENT, now=NOW).ok
+    doc = json.loads(receiver.seen[1]["body"])
+    ts = doc["timestamp"]
+    assert ts == str(int(NOW.timestamp()))  # seconds
+    digest = hmac.new(f"{ts}\nfs-secret".encode(), b"", hashlib.sha256).digest()
+    assert doc["sign"] == base64.b64encode(digest).decode()
+    assert doc["msg_type"] == "post"
+    post = doc["content"]["post"]["zh_cn"]
+    assert post["title"] == "客户分级变化"
+    assert post["content"][0] == [{"tag": "text", "text": "客户：上海明远贸易 (C042)"}]
+
+
+def test_a_slow_receiver_is_a_clear_timeout(receiver: Receiver) -> None:
+    receiver.script = [(200, {}, 1.0)]
+    endpoint = WebhookEndpoint(f"{receiver.url}/slow", "json", timeout=0.2)
+    attempt = deliver(endpoint, EVENT, now=NOW)
+    assert (attempt.ok, attempt.status_code, attempt.retryable) == (False, None, True)
+    assert attempt.error is not None and "timed out after 0.2 s" in attempt.error
+    assert "127.0.0.1" in attempt.error
+    assert attempt.duration_ms < 900
+
+
+def test_a_refused_connection_and_a_bad_url_are_failed_attempts() -> None:
+    with socket.socket() as sock:  # a port nobody listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    refused = deliver(
+        WebhookEndpoint(f"http://127.0.0.1:{port}/x?key=SECRET", "wecom"), EVENT, now=NOW
+    )
+    assert (refused.ok, refused.status_code, refused.retryable) == (False, None, True)
+    assert refused.error is not None and refused.error.startswith(
+        f"Could not connect to 127.0.0.1:{port}"
+    )
+    assert "SECRET" not in refused.error and "SECRET" not in (refused.error_zh or "")
+    bad = deliver(WebhookEndpoint("ftp://example.org/x", "json"), EVENT, now=NOW)
+    assert (bad.ok, bad.retryable) == (False, False)
+    assert bad.error == 'Webhook URL must start with http:// or https:// (got "ftp").'
+
+
+def test_retry_policy_backs_off_deterministically_and_gives_up() -> None:
+    policy = RetryPolicy(jitter=0)
+    delays = [(policy.next_attempt_at(n, NOW, "k") or NOW) - NOW for n in range(1, 6)]
+    assert [d.total_seconds() for d in delays] == [30, 120, 480, 1920, 7680]
+    assert policy.next_attempt_at(6, NOW, "k") is None
+    assert RetryPolicy(max_attempts=20).delay_seconds(15, "k") <= 6 * 3600
+    jittered = RetryPolicy()
+    assert jittered.next_attempt_at(2, NOW, "a") == jittered.next_attempt_at(2, NOW, "a")
+    spread = {jittered.delay_seconds(2, f"ev-{i}") for i in range(20)}
+    assert len(spread) > 1 and all(108 <= s <= 132 for s in spread)
