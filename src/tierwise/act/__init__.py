@@ -10,6 +10,7 @@ from tierwise.act._calendar import (
     holidays,
 )
 from tierwise.act._export import neutralise, write_table
+from tierwise.act._mail import DueItem, MailError, Owner, SmtpSettings, digest_message, send
 from tierwise.act._webhooks import (
     Attempt,
     Event,
@@ -25,16 +26,22 @@ __all__ = [
     "Attempt",
     "CareCap",
     "CareRule",
+    "DueItem",
     "Event",
     "Holiday",
+    "MailError",
+    "Owner",
     "QuietHours",
     "RetryPolicy",
+    "SmtpSettings",
     "WebhookEndpoint",
     "care_events",
     "deliver",
+    "digest_message",
     "holidays",
     "neutralise",
     "render",
+    "send",
     "verify_signature",
     "write_table",
 ]
