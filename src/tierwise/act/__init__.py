@@ -11,6 +11,7 @@ from tierwise.act._calendar import (
 )
 from tierwise.act._export import neutralise, write_table
 from tierwise.act._mail import DueItem, MailError, Owner, SmtpSettings, digest_message, send
+from tierwise.act._targets import Range, target_list
 from tierwise.act._webhooks import (
     Attempt,
     Event,
@@ -32,6 +33,7 @@ __all__ = [
     "MailError",
     "Owner",
     "QuietHours",
+    "Range",
     "RetryPolicy",
     "SmtpSettings",
     "WebhookEndpoint",
@@ -42,6 +44,7 @@ __all__ = [
     "neutralise",
     "render",
     "send",
+    "target_list",
     "verify_signature",
     "write_table",
 ]
