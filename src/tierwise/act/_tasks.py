@@ -1,0 +1,697 @@
+"""Follow-up tasks from the playbooks: generated, re-planned, listed (My work), done, snoozed.
+
+Generation is set-based (one ``INSERT … SELECT`` per tier, never a loop over customers) and
+idempotent: every generated task has a ``dedupe_key`` and, while open, an ``open_key``
+(``follow_up:<customer>``) that is unique, so generating twice inserts nothing new and a
+customer never has two open follow-ups.
+
+The due date of a follow-up is the customer's last contact (a call, visit or message in
+``interactions``) plus the tier's ``cadence_days``; a customer never contacted is due at once.
+Completing a task logs the contact in ``interactions`` and plans the next one; snoozing and
+skipping need a reason. Re-planning compares each open follow-up's ``playbook_tier`` with the
+customer's tier now: a follow-up whose tier changed takes the new cadence and channel (or is
+cancelled when the new tier has no proactive contact), and the owner gets a notice saying why.
+
+Functions take the connection first and never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+import sqlalchemy as sa
+
+from tierwise.access._principal import ForbiddenError, Principal, scope_clause, team_ids
+from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_column, tier_of
+from tierwise.act._sql import (
+    day_text,
+    insert_ignore,
+    inserted,
+    json_object,
+    last_contact,
+    naive_utc,
+    plus,
+    text,
+)
+from tierwise.act._text import say
+from tierwise.errors import DataError, NotFoundError
+from tierwise.store import audit
+from tierwise.store.tables import (
+    customer_owners,
+    customers,
+    feedback,
+    interactions,
+    label_changes,
+    labels,
+    orders,
+    tasks,
+    users,
+)
+
+OPEN: Final = ("open", "snoozed")
+#: kinds done for a customer by its owner: they follow the owner when it changes
+CUSTOMER_KINDS: Final = ("follow_up", "win_back", "care")
+SYSTEM: Final = "system"
+MAX_REASON: Final = 500
+
+Due = Literal["today", "overdue", "upcoming", "all"]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    created: int = 0
+    replanned: int = 0
+    cancelled: int = 0
+    notices: int = 0
+    reassigned: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "replanned": self.replanned,
+            "cancelled": self.cancelled,
+            "notices": self.notices,
+            "reassigned": self.reassigned,
+        }
+
+
+def _owner(pk: sa.ColumnElement[int]) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(customer_owners.c.user_id)
+        .where(customer_owners.c.customer_pk == pk)
+        .scalar_subquery()
+    )
+
+
+def _has_open(kind: str, pk: sa.ColumnElement[int]) -> sa.Exists:
+    return sa.exists().where(
+        tasks.c.customer_pk == pk, tasks.c.kind == kind, tasks.c.status.in_(OPEN)
+    )
+
+
+def _key(*parts: Any) -> sa.ColumnElement[str]:
+    """``a:b:c`` from literals and columns (an idempotency key built in SQL)."""
+    out: sa.ColumnElement[str] | None = None
+    for i, part in enumerate(parts):
+        piece = text(part) if isinstance(part, sa.ColumnElement) else sa.literal(str(part))
+        if i:
+            piece = sa.literal(":") + piece
+        out = piece if out is None else out + piece
+    assert out is not None
+    return out
+
+
+def generate(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = None) -> PlanResult:
+    """Create the follow-ups that are missing: one per customer of a tier with a cadence.
+
+    Running it twice creates nothing new. Also hands open customer tasks to the customer's
+    current owner (an owner changed elsewhere, e.g. by ``assign_owner``).
+    """
+    books = books or active_playbooks(conn)
+    if books is None:
+        return PlanResult()
+    now = naive_utc(now)
+    created = 0
+    for tier, book in books.books.tiers.items():
+        if book.cadence_days is None:
+            continue
+        pk = labels.c.customer_pk
+        base = (
+            sa.select(
+                pk.label("pk"),
+                _owner(pk).label("owner"),
+                last_contact(pk).label("last"),
+            )
+            .where(
+                labels.c.snapshot_id == books.snapshot_id,
+                labels.c.dimension == books.dimension,
+                labels.c.label == tier,
+                ~_has_open("follow_up", pk),
+            )
+            .subquery("base")
+        )
+        never = base.c.last.is_(None)
+        select = sa.select(
+            base.c.pk,
+            base.c.owner,
+            sa.literal("follow_up"),
+            sa.literal("open"),
+            sa.case(
+                (never, sa.literal(now, tasks.c.due_at.type)),
+                else_=plus(conn, base.c.last, days=book.cadence_days),
+            ),
+            sa.literal(book.channel),
+            sa.literal(tier),
+            sa.literal(books.snapshot_id),
+            sa.case((never, "task.cadence.never"), else_="task.cadence"),
+            json_object(
+                conn,
+                tier=tier,
+                days=book.cadence_days,
+                channel=book.channel,
+                last=sa.func.coalesce(day_text(conn, base.c.last), "-"),
+            ),
+            _key(
+                "follow_up",
+                base.c.pk,
+                books.snapshot_id,
+                sa.func.coalesce(day_text(conn, base.c.last), "never"),
+            ),
+            _key("follow_up", base.c.pk),
+            sa.literal(now, tasks.c.created_at.type),
+        ).where(sa.true())
+        columns = [
+            "customer_pk", "user_id", "kind", "status", "due_at", "channel", "playbook_tier",
+            "snapshot_id", "reason_key", "reason_params", "dedupe_key", "open_key", "created_at",
+        ]  # fmt: skip
+        statement = insert_ignore(conn, tasks).from_select(columns, select)
+        created += inserted(conn, statement, key=tasks.c.id)
+    reassigned = _follow_owners(conn)
+    return PlanResult(created=created, reassigned=reassigned)
+
+
+def _follow_owners(conn: sa.Connection) -> int:
+    owner = _owner(tasks.c.customer_pk)
+    result = conn.execute(
+        tasks.update()
+        .where(
+            tasks.c.status.in_(OPEN),
+            tasks.c.kind.in_(CUSTOMER_KINDS),
+            tasks.c.user_id.is_distinct_from(owner),
+        )
+        .values(user_id=owner)
+    )
+    return max(result.rowcount, 0)
+
+
+def replan(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = None) -> PlanResult:
+    """Open follow-ups whose customer changed tier follow the new tier's playbook.
+
+    A follow-up planned for another tier is re-dated (last contact + the new cadence) with
+    the new channel, or cancelled when the new tier has no proactive contact (or no
+    playbook). Owners get a notice per customer that changed tier in the latest snapshot.
+    """
+    books = books or active_playbooks(conn)
+    if books is None:
+        return PlanResult()
+    now = naive_utc(now)
+    tier = tier_column(books, tasks.c.customer_pk)
+    replanned = cancelled = 0
+    stale = [
+        tasks.c.kind == "follow_up",
+        tasks.c.status.in_(OPEN),
+    ]
+    for key, book in books.books.tiers.items():
+        moving = [*stale, tier == key, tasks.c.playbook_tier.is_distinct_from(key)]
+        if book.cadence_days is None:
+            continue
+        basis = sa.func.coalesce(last_contact(tasks.c.customer_pk), tasks.c.created_at)
+        result = conn.execute(
+            tasks.update()
+            .where(*moving)
+            .values(
+                due_at=plus(conn, basis, days=book.cadence_days),
+                status="open",
+                snoozed_until=None,
+                channel=book.channel,
+                reason_key="task.replanned",
+                reason_params=json_object(
+                    conn,
+                    old=sa.func.coalesce(tasks.c.playbook_tier, "-"),
+                    new=key,
+                    days=book.cadence_days,
+                    channel=book.channel,
+                ),
+                playbook_tier=key,
+                snapshot_id=books.snapshot_id,
+            )
+        )
+        replanned += max(result.rowcount, 0)
+    proactive = [k for k, b in books.books.tiers.items() if b.cadence_days is not None]
+    result = conn.execute(
+        tasks.update()
+        .where(*stale, sa.or_(tier.is_(None), tier.not_in(proactive)))
+        .values(status="cancelled", open_key=None, completed_at=now, completed_by=SYSTEM,
+                outcome="replanned")
+    )  # fmt: skip
+    cancelled = max(result.rowcount, 0)
+    notices = _tier_notices(conn, books=books, now=now)
+    return PlanResult(replanned=replanned, cancelled=cancelled, notices=notices)
+
+
+def _tier_notices(conn: sa.Connection, *, books: ActiveBooks, now: datetime) -> int:
+    """A notice to the owner of every customer whose tier changed in the latest snapshot."""
+    made = 0
+    lc = label_changes
+    for key, book in books.books.tiers.items():
+        detail_key = "detail.playbook" if book.cadence_days is not None else "detail.no_contact"
+        owner = _owner(lc.c.customer_pk)
+        select = sa.select(
+            lc.c.customer_pk,
+            owner,
+            sa.literal("notice"),
+            sa.literal("open"),
+            sa.literal(now, tasks.c.due_at.type),
+            sa.literal(book.channel),
+            sa.literal(key),
+            sa.literal(books.snapshot_id),
+            sa.literal("task.tier_changed"),
+            json_object(
+                conn,
+                customer=sa.func.coalesce(customers.c.name, customers.c.customer_id),
+                old=sa.func.coalesce(lc.c.old_label, "-"),
+                new=key,
+                detail_key=detail_key,
+                service=book.service_level,
+                days=book.cadence_days or 0,
+                channel=book.channel,
+                sla=book.complaint_sla_hours,
+            ),
+            _key("notice", "tier", books.snapshot_id, lc.c.customer_pk),
+            sa.literal(now, tasks.c.created_at.type),
+        ).where(
+            lc.c.snapshot_id == books.snapshot_id,
+            lc.c.dimension == books.dimension,
+            lc.c.new_label == key,
+            lc.c.kind != "new",
+            customers.c.id == lc.c.customer_pk,
+            owner.is_not(None),
+        )
+        columns = [
+            "customer_pk", "user_id", "kind", "status", "due_at", "channel", "playbook_tier",
+            "snapshot_id", "reason_key", "reason_params", "dedupe_key", "created_at",
+        ]  # fmt: skip
+        statement = insert_ignore(conn, tasks).from_select(columns, select)
+        made += inserted(conn, statement, key=tasks.c.id)
+    return made
+
+
+def plan(conn: sa.Connection, *, now: datetime) -> PlanResult:
+    """Re-plan, then generate: what runs after every classification and on the schedule."""
+    books = active_playbooks(conn)
+    if books is None:
+        return PlanResult()
+    first = replan(conn, now=now, books=books)
+    second = generate(conn, now=now, books=books)
+    return PlanResult(
+        created=second.created,
+        replanned=first.replanned,
+        cancelled=first.cancelled,
+        notices=first.notices,
+        reassigned=second.reassigned,
+    )
+
+
+# --- reading: My work -----------------------------------------------------------------------
+
+
+def _visible(principal: Principal) -> sa.ColumnElement[bool]:
+    """Tasks the caller may see: their own; a manager's team's; everything for admins.
+
+    Analysts see none: tasks are people's work, not data to analyse."""
+    if principal.role == "admin":
+        return sa.true()
+    if principal.role == "manager":
+        return sa.and_(
+            sa.or_(tasks.c.user_id.in_(team_ids(principal)), tasks.c.user_id.is_(None)),
+            scope_clause(principal, tasks.c.customer_pk),
+        )
+    if principal.role == "rep":
+        return tasks.c.user_id == principal.user_id
+    return sa.false()
+
+
+def _window(due: Due, now: datetime) -> list[sa.ColumnElement[bool]]:
+    start = datetime(now.year, now.month, now.day)
+    end = start + timedelta(days=1)
+    if due == "today":
+        return [tasks.c.status.in_(OPEN), tasks.c.due_at < end]
+    if due == "overdue":
+        return [tasks.c.status.in_(OPEN), tasks.c.due_at < start]
+    if due == "upcoming":
+        return [tasks.c.status.in_(OPEN), tasks.c.due_at >= end]
+    return []
+
+
+def list_tasks(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    now: datetime,
+    due: Due = "today",
+    user_id: int | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+    lang: str = "en",
+    talking_points: bool = True,
+    everyone: bool = False,
+) -> list[dict[str, Any]]:
+    """My work: tasks due today and overdue (``due="today"``), oldest first, with the
+    customer's tier, why the contact is due, the suggested channel and talking points.
+
+    ``user_id`` (default: the caller) lets a manager look at a rep of their team;
+    ``everyone`` lists every task the caller may see (a manager's team, all for admins).
+    """
+    now = naive_utc(now)
+    if not 1 <= limit <= 1000:
+        raise DataError(f"limit {limit} must be between 1 and 1000.")
+    who = principal.user_id if user_id is None else user_id
+    where = [_visible(principal), *_window(due, now)]
+    if not everyone:
+        where.append(tasks.c.user_id == who)
+    if kind is not None:
+        where.append(tasks.c.kind == kind)
+    books = active_playbooks(conn)
+    tier = tier_column(books, tasks.c.customer_pk) if books else sa.null()
+    rows = conn.execute(
+        sa.select(
+            tasks,
+            customers.c.customer_id,
+            customers.c.name.label("customer_name"),
+            tier.label("tier"),
+            users.c.username.label("assignee"),
+        )
+        .join(customers, customers.c.id == tasks.c.customer_pk)
+        .outerjoin(users, users.c.id == tasks.c.user_id)
+        .where(*where)
+        .order_by(tasks.c.due_at, tasks.c.id)
+        .limit(limit)
+    ).mappings()
+    out = [_task_dict(dict(r), now=now, lang=lang, books=books) for r in rows]
+    if talking_points and out:
+        _add_talking_points(conn, out, books=books, now=now)
+    return out
+
+
+def _task_dict(
+    row: dict[str, Any], *, now: datetime, lang: str, books: ActiveBooks | None
+) -> dict[str, Any]:
+    params = dict(row.get("reason_params") or {})
+    if "detail_key" in params:
+        detail = {"key": params.pop("detail_key"), "params": dict(params)}
+        params["detail"] = detail
+    due_at: datetime = row["due_at"]
+    tier = row.get("tier")
+    return {
+        "id": int(row["id"]),
+        "kind": row["kind"],
+        "status": row["status"],
+        "customer_id": row["customer_id"],
+        "customer_name": row["customer_name"],
+        "tier": tier,
+        "tier_text": books.label_text(tier, lang) if books else tier,
+        "assignee": row.get("assignee"),
+        "due_at": due_at.isoformat(sep=" ", timespec="minutes"),
+        "overdue_days": max((now.date() - due_at.date()).days, 0),
+        "channel": row["channel"],
+        "reason": say(row["reason_key"], lang, params),
+        "reason_key": row["reason_key"],
+        "reason_params": row.get("reason_params") or {},
+        "note": row.get("note"),
+        "outcome": row.get("outcome"),
+        "_pk": int(row["customer_pk"]),
+        "_tier": tier,
+    }
+
+
+def _add_talking_points(
+    conn: sa.Connection, out: list[dict[str, Any]], *, books: ActiveBooks | None, now: datetime
+) -> None:
+    """Recent orders, open complaints and what may be recommended, for one page of tasks."""
+    pks = sorted({t["_pk"] for t in out})
+    ranked = (
+        sa.select(
+            orders.c.customer_pk,
+            orders.c.ordered_at,
+            orders.c.amount,
+            sa.func.coalesce(orders.c.product_name, orders.c.category).label("item"),
+            sa.func.row_number()
+            .over(
+                partition_by=orders.c.customer_pk,
+                order_by=(orders.c.ordered_at.desc(), orders.c.id.desc()),
+            )
+            .label("n"),
+        )
+        .where(orders.c.customer_pk.in_(pks))
+        .subquery()
+    )
+    recent: dict[int, list[dict[str, Any]]] = {}
+    for r in conn.execute(sa.select(ranked).where(ranked.c.n <= 3).order_by(ranked.c.n)):
+        recent.setdefault(int(r.customer_pk), []).append(
+            {"at": r.ordered_at.date().isoformat(), "amount": r.amount, "item": r.item}
+        )
+    complaints: dict[int, list[str]] = {}
+    for r in conn.execute(
+        sa.select(feedback.c.customer_pk, feedback.c.text, feedback.c.category)
+        .where(
+            feedback.c.customer_pk.in_(pks),
+            feedback.c.kind == "complaint",
+            feedback.c.resolved_at.is_(None),
+            sa.or_(feedback.c.status.is_(None), feedback.c.status != "resolved"),
+        )
+        .order_by(feedback.c.received_at.desc())
+    ):
+        complaints.setdefault(int(r.customer_pk), []).append(str(r.text or r.category or "")[:120])
+    bought: dict[int, set[str]] = {}
+    for r in conn.execute(
+        sa.select(orders.c.customer_pk, orders.c.category)
+        .where(orders.c.customer_pk.in_(pks), orders.c.category.is_not(None))
+        .distinct()
+    ):
+        bought.setdefault(int(r.customer_pk), set()).add(str(r.category))
+    top = (
+        sa.select(orders.c.category)
+        .where(orders.c.category.is_not(None), orders.c.ordered_at >= now - timedelta(days=90))
+        .group_by(orders.c.category)
+        .order_by(sa.func.count().desc(), orders.c.category)
+        .limit(10)
+    )
+    found: list[Any] = list(conn.execute(top).scalars())
+    popular = [str(c) for c in found]
+    for task in out:
+        pk = task.pop("_pk")
+        tier = task.pop("_tier")
+        book = books.playbook(tier) if books else None
+        allowed = book.recommendations if book else []
+        pool = popular if "*" in allowed else [c for c in popular if c in allowed]
+        task["talking_points"] = {
+            "recent_orders": recent.get(pk, []),
+            "open_complaints": complaints.get(pk, []),
+            "recommendations": [c for c in pool if c not in bought.get(pk, set())][:3],
+            "discount_max_percent": book.discount.max_percent if book else 0.0,
+        }
+
+
+# --- acting on a task -----------------------------------------------------------------------
+
+
+def _task_for(conn: sa.Connection, principal: Principal, task_id: int) -> sa.RowMapping:
+    """The task, if the caller may act on it: their own, or (managers, admins) in scope.
+    Anything else answers like a task that does not exist."""
+    if principal.role == "analyst":
+        raise ForbiddenError(
+            f"The role 'analyst' of user {principal.username!r} may not act on tasks.",
+            key="err.task_forbidden",
+        )
+    mine = tasks.c.user_id == principal.user_id
+    allowed = mine if principal.role == "rep" else sa.or_(mine, _visible(principal))
+    row = (
+        conn.execute(sa.select(tasks).where(tasks.c.id == task_id, allowed).with_for_update())
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFoundError(f"Task {task_id} does not exist.", key="err.task_missing", id=task_id)
+    if row["status"] not in OPEN:
+        raise DataError(
+            f"Task {task_id} is {row['status']} already; only open or snoozed tasks can change.",
+            key="err.task_closed",
+            id=task_id,
+            status=row["status"],
+        )
+    return row
+
+
+def _reason(reason: str | None, what: str) -> str:
+    text_ = (reason or "").strip()
+    if not text_:
+        raise DataError(
+            f'A reason is required to {what} a task (e.g. --reason "customer travelling").',
+            key="err.task_reason",
+            action=what,
+        )
+    if len(text_) > MAX_REASON:
+        raise DataError(f"The reason is longer than {MAX_REASON} characters ({len(text_)}).")
+    return text_
+
+
+def _next_follow_up(
+    conn: sa.Connection, *, row: sa.RowMapping, now: datetime, after: str
+) -> int | None:
+    """Plan the next follow-up after ``row`` by the customer's playbook now."""
+    books = active_playbooks(conn)
+    if books is None or row["kind"] != "follow_up":
+        return None
+    pk = int(row["customer_pk"])
+    tier = tier_of(conn, books=books, customer_pk=pk)
+    book = books.playbook(tier)
+    if book is None or book.cadence_days is None:
+        return None
+    owner = conn.scalar(
+        sa.select(customer_owners.c.user_id).where(customer_owners.c.customer_pk == pk)
+    )
+    result = conn.execute(
+        insert_ignore(conn, tasks)
+        .values(
+            customer_pk=pk,
+            user_id=owner,
+            kind="follow_up",
+            status="open",
+            due_at=now + timedelta(days=book.cadence_days),
+            channel=book.channel,
+            playbook_tier=tier,
+            snapshot_id=books.snapshot_id,
+            reason_key="task.cadence",
+            reason_params={"tier": tier, "days": book.cadence_days, "channel": book.channel,
+                           "last": now.date().isoformat()},
+            dedupe_key=f"follow_up:{pk}:{after}:{row['id']}",
+            open_key=f"follow_up:{pk}",
+            created_at=now,
+        )
+        .returning(tasks.c.id)
+    )  # fmt: skip
+    new_id = result.scalar()
+    return None if new_id is None else int(new_id)
+
+
+def _close(
+    conn: sa.Connection,
+    row: sa.RowMapping,
+    *,
+    principal: Principal,
+    status: str,
+    now: datetime,
+    **values: Any,
+) -> None:
+    conn.execute(
+        tasks.update()
+        .where(tasks.c.id == row["id"])
+        .values(status=status, open_key=None, completed_at=now, completed_by=principal.username,
+                **values)
+    )  # fmt: skip
+
+
+def _audit(
+    conn: sa.Connection, principal: Principal, action: str, row: sa.RowMapping, after: Any
+) -> None:
+    audit.record(
+        conn,
+        actor=principal.username,
+        actor_id=principal.user_id,
+        action=f"task.{action}",
+        entity="task",
+        entity_id=int(row["id"]),
+        before={"status": row["status"], "due_at": row["due_at"]},
+        after=after,
+    )
+
+
+def complete_task(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    task_id: int,
+    now: datetime,
+    outcome: str = "done",
+    note: str | None = None,
+    channel: str | None = None,
+) -> dict[str, Any]:
+    """Mark a task done: the contact is logged in ``interactions`` (so that the next due
+    date counts from it) and, for a follow-up, the next one is planned."""
+    now = naive_utc(now)
+    row = _task_for(conn, principal, task_id)
+    kind = channel or row["channel"]
+    if kind in (None, "none"):
+        kind = "other"
+    customer_id = conn.scalar(
+        sa.select(customers.c.customer_id).where(customers.c.id == row["customer_pk"])
+    )
+    interaction_id = f"task-{row['id']}"
+    conn.execute(
+        interactions.insert().values(
+            interaction_id=interaction_id,
+            customer_pk=row["customer_pk"],
+            customer_id=customer_id,
+            occurred_at=now,
+            kind=kind,
+            direction="out",
+            by_user=principal.username,
+            note=note,
+            row_hash=hashlib.md5(interaction_id.encode()).hexdigest(),
+            inserted_at=now,
+            updated_at=now,
+        )
+    )
+    _close(conn, row, principal=principal, status="done", now=now, outcome=outcome[:32],
+           note=note)  # fmt: skip
+    next_id = _next_follow_up(conn, row=row, now=now, after="done")
+    _audit(conn, principal, "done", row, {"status": "done", "outcome": outcome, "next": next_id})
+    return {"id": task_id, "status": "done", "interaction_id": interaction_id, "next_task": next_id}
+
+
+def snooze_task(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    task_id: int,
+    until: datetime,
+    reason: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Put a task off until ``until`` (in the future); a reason is required."""
+    now = naive_utc(now)
+    until = naive_utc(until)
+    why = _reason(reason, "snooze")
+    if until <= now:
+        raise DataError(
+            f"Snooze until {until:%Y-%m-%d %H:%M} is not in the future.",
+            key="err.snooze_past",
+            until=until.isoformat(sep=" ", timespec="minutes"),
+        )
+    row = _task_for(conn, principal, task_id)
+    conn.execute(
+        tasks.update()
+        .where(tasks.c.id == task_id)
+        .values(status="snoozed", snoozed_until=until, due_at=until, note=why)
+    )
+    _audit(conn, principal, "snooze", row, {"status": "snoozed", "until": until, "reason": why})
+    return {"id": task_id, "status": "snoozed", "due_at": until.isoformat(sep=" ")}
+
+
+def skip_task(
+    conn: sa.Connection, *, principal: Principal, task_id: int, reason: str, now: datetime
+) -> dict[str, Any]:
+    """Skip this contact (a reason is required); a follow-up's next one is planned."""
+    now = naive_utc(now)
+    why = _reason(reason, "skip")
+    row = _task_for(conn, principal, task_id)
+    _close(conn, row, principal=principal, status="skipped", now=now, note=why, outcome="skipped")
+    next_id = _next_follow_up(conn, row=row, now=now, after="skipped")
+    _audit(conn, principal, "skip", row, {"status": "skipped", "reason": why, "next": next_id})
+    return {"id": task_id, "status": "skipped", "next_task": next_id}
+
+
+__all__ = [
+    "OPEN",
+    "PlanResult",
+    "complete_task",
+    "generate",
+    "list_tasks",
+    "plan",
+    "replan",
+    "skip_task",
+    "snooze_task",
+]
