@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+import random
+from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 import pytest
 
-from tierwise.act import CareCap, CareRule, QuietHours, care_events, holidays
+from tierwise.act import HOLIDAY_KEYS, CareCap, CareRule, QuietHours, care_events, holidays
 from tierwise.errors import ConfigError, DataError
 
 
@@ -139,15 +140,20 @@ def _crowded() -> tuple[pl.DataFrame, dict[str, CareRule]]:
     return customers, {"A": rule}
 
 
-def test_the_cap_drops_the_lowest_priority_touches_first() -> None:
+def _capped(already_sent: pl.DataFrame | None = None) -> pl.DataFrame:
     customers, rules = _crowded()
-    out = care_events(
+    return care_events(
         customers,
         start=date(2026, 1, 1),
         end=date(2026, 3, 31),
         rules=rules,
         cap_per_customer=CareCap(touches=2, days=30),
+        already_sent=already_sent,
     )
+
+
+def test_the_cap_drops_the_lowest_priority_touches_first() -> None:
+    out = _capped()
     # birthday 2-28 and 春节 2-17 fill Feb; 首购 1-28 fits (1-28..2-26 holds 2); 元宵 3-03 and
     # 除夕 2-16 would make three within 30 days
     assert _keys(out) == [
@@ -160,15 +166,7 @@ def test_the_cap_drops_the_lowest_priority_touches_first() -> None:
 
 
 def test_touches_already_sent_count_against_the_cap() -> None:
-    customers, rules = _crowded()
-    out = care_events(
-        customers,
-        start=date(2026, 1, 1),
-        end=date(2026, 3, 31),
-        rules=rules,
-        cap_per_customer=CareCap(touches=2, days=30),
-        already_sent=pl.DataFrame({"customer_pk": [7], "day": [date(2026, 2, 20)]}),
-    )
+    out = _capped(already_sent=pl.DataFrame({"customer_pk": [7], "day": [date(2026, 2, 20)]}))
     assert [k for _, k, _ in _keys(out)] == ["first_order_anniversary", "birthday"]
 
 
@@ -199,3 +197,45 @@ def test_unknown_event_keys_and_missing_columns_are_explained() -> None:
             pl.DataFrame({"customer_pk": [1]}), start=date(2026, 1, 1), end=date(2026, 1, 2),
             rules=RULES,
         )  # fmt: skip
+
+
+def _overfull(days: list[date], cap: CareCap) -> bool:
+    days = sorted(days)
+    return any(
+        (days[i + cap.touches] - days[i]).days < cap.days for i in range(len(days) - cap.touches)
+    )
+
+
+@pytest.mark.parametrize("touches", [1, 2, 3])
+def test_the_cap_holds_in_every_window_and_drops_only_what_would_overfill_one(touches: int) -> None:
+    # 300 customers with random birthdays and first orders, every holiday in their rule
+    rnd = random.Random(touches)
+    customers = pl.DataFrame(
+        {
+            "customer_pk": list(range(300)),
+            "tier": ["A"] * 300,
+            "birthday": [
+                date(1980, 1, 1) + timedelta(days=rnd.randrange(366 * 4)) for _ in range(300)
+            ],
+            "first_order_day": [
+                date(2015, 1, 1) + timedelta(days=rnd.randrange(3650)) for _ in range(300)
+            ],
+        }
+    )
+    keys = ["birthday", "first_order_anniversary", *HOLIDAY_KEYS]
+    rnd.shuffle(keys)
+    cap = CareCap(touches=touches, days=30)
+    kwargs = {
+        "start": date(2026, 1, 1),
+        "end": date(2026, 12, 31),
+        "rules": {"A": CareRule(tuple(keys))},
+    }
+    every = care_events(customers, **kwargs)  # type: ignore[arg-type]
+    kept = care_events(customers, cap_per_customer=cap, **kwargs)  # type: ignore[arg-type]
+    assert 0 < kept.height < every.height
+    kept_days = kept.group_by("customer_pk").agg("day").rows_by_key("customer_pk", unique=True)
+    dropped = every.join(kept, on=["customer_pk", "event_key", "day"], how="anti")
+    for pk, days in kept_days.items():
+        assert not _overfull(days[0], cap), pk
+    for pk, _, day in dropped.select("customer_pk", "event_key", "day").iter_rows():
+        assert _overfull([*kept_days.get(pk, ([],))[0], day], cap), (pk, day)

@@ -354,17 +354,16 @@ def _apply_cap(
             ],
             how="vertical",
         ).sort("customer_pk", "send_day", "_new")
-        idx = pl.int_range(pl.len()).over("customer_pk")
-        both = both.with_columns(_idx=idx).with_columns(
-            _pos=pl.col("_idx").filter(pl.col("_new")).first().over("customer_pk"),
-            _span=(
-                pl.col("send_day").shift(-k).over("customer_pk") - pl.col("send_day")
-            ).dt.total_days(),
-        )
+        # Sorted by customer, so rows i..i+k belong to one customer when their keys match;
+        # each customer has exactly one candidate, so a run holds it when the running count
+        # of candidates grows across it. Plain shifts, no window functions: this loop runs
+        # once per rank over every customer.
+        new = pl.col("_new").cast(pl.Int32)
+        seen = new.cum_sum()
         full = both.filter(
-            (pl.col("_span") < cap.days)
-            & (pl.col("_idx") >= pl.col("_pos") - k)
-            & (pl.col("_idx") <= pl.col("_pos"))
+            (pk.shift(-k) == pk)
+            & ((pl.col("send_day").shift(-k) - pl.col("send_day")).dt.total_days() < cap.days)
+            & (seen.shift(-k) - seen + new >= 1)
         ).select("customer_pk")
         ok = cand.join(full, on="customer_pk", how="anti")
         kept_rows.append(ok.select("_row"))
