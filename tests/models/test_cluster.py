@@ -7,7 +7,7 @@ import datetime as dt
 import importlib.util
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -276,29 +276,38 @@ def test_sample_is_deterministic_and_depends_on_the_seed() -> None:
     assert a.get_column("customer_pk").max() > 30 and a.get_column("customer_pk").min() < 91
 
 
-def _engine_model() -> BehaviourClusters:
+def _engine_model(method: Literal["kmeans", "gmm"] = "kmeans") -> BehaviourClusters:
     sample = sample_features(
         build_features(from_arrow(many_customers()).tables, AS_OF), ENGINE_FEATS, 100, seed=0
     )
-    return BehaviourClusters(features=ENGINE_FEATS, k_min=3, k_max=5).fit(sample)
+    return BehaviourClusters(features=ENGINE_FEATS, k_min=3, k_max=5, method=method).fit(sample)
 
 
-def test_assign_on_the_engine_matches_predict_in_numpy() -> None:
-    model = _engine_model()
+@pytest.mark.parametrize("method", ["kmeans", "gmm"])
+def test_assign_on_the_engine_matches_predict_in_numpy(method: Literal["kmeans", "gmm"]) -> None:
+    model = _engine_model(method)
     features = build_features(from_arrow(many_customers()).tables, AS_OF)
     out = model.assign(features).to_polars().sort("customer_pk")
     rows = features.select("customer_pk", *ENGINE_FEATS).to_polars().sort("customer_pk")
-    assert out.get_column("cluster").to_list() == model.predict(rows)
+    keys = model.predict(rows)
+    assert out.get_column("cluster").to_list() == keys
     assert out.height == 120
-    assert out.get_column("distance").min() >= 0.0
+    # the Euclidean distance to the assigned centroid, in the standardised space
+    z = model._standardise(rows.select(ENGINE_FEATS).to_numpy().astype(np.float64))
+    centres = model.cluster_centers_[[model.keys_.index(k) for k in keys]]
+    expected = np.sqrt(((z - centres) ** 2).sum(axis=1))
+    assert np.allclose(out.get_column("distance").to_numpy(), expected, rtol=1e-9)
+
+
+def _tied_model() -> BehaviourClusters:
+    state = _engine_model().to_dict()
+    # c2 becomes a copy of c1: every customer of either is exactly as near to both
+    state["cluster_centers"][1] = list(state["cluster_centers"][0])
+    return BehaviourClusters.from_dict(state)
 
 
 def test_a_tie_goes_to_the_earlier_key() -> None:
-    model = _engine_model()
-    state = model.to_dict()
-    # c2 becomes a copy of c1: every customer of either is exactly as near to both
-    state["cluster_centers"][1] = list(state["cluster_centers"][0])
-    tied = BehaviourClusters.from_dict(state)
+    tied = _tied_model()
     features = build_features(from_arrow(many_customers()).tables, AS_OF)
     keys = set(tied.assign(features).to_polars().get_column("cluster"))
     assert "c1" in keys and "c2" not in keys
@@ -320,3 +329,7 @@ def test_every_engine_draws_the_same_sample_and_assigns_the_same_clusters(
     assert mine.get_column("customer_pk").to_list() == ref.get_column("customer_pk").to_list()
     assert mine.get_column("cluster").to_list() == ref.get_column("cluster").to_list()
     assert np.allclose(mine.get_column("distance"), ref.get_column("distance"), rtol=1e-12)
+    tied = _tied_model()
+    ref_tied = tied.assign(ref_features).to_polars().sort("customer_pk")
+    mine_tied = tied.assign(features).to_polars().sort("customer_pk")
+    assert mine_tied.get_column("cluster").to_list() == ref_tied.get_column("cluster").to_list()
