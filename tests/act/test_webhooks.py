@@ -10,8 +10,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -213,9 +214,12 @@ def test_a_refused_connection_and_a_bad_url_are_failed_attempts() -> None:
         f"Could not connect to 127.0.0.1:{port}"
     )
     assert "SECRET" not in refused.error and "SECRET" not in (refused.error_zh or "")
-    bad = deliver(WebhookEndpoint("ftp://example.org/x", "json"), EVENT, now=NOW)
+    bad = deliver(WebhookEndpoint("ftp://example.org/x?key=SECRET", "json"), EVENT, now=NOW)
     assert (bad.ok, bad.retryable) == (False, False)
-    assert bad.error == 'Webhook URL must start with http:// or https:// (got "ftp").'
+    assert bad.error == 'Webhook URL "ftp://example.org/x" is not valid: use http(s)://host/path.'
+    for url in ("http://", "http://[::1", "not a url"):
+        attempt = deliver(WebhookEndpoint(url, "wecom"), EVENT, now=NOW)
+        assert attempt.error is not None and "is not valid" in attempt.error, url
 
 
 def test_retry_policy_backs_off_deterministically_and_gives_up() -> None:
@@ -228,3 +232,13 @@ def test_retry_policy_backs_off_deterministically_and_gives_up() -> None:
     assert jittered.next_attempt_at(2, NOW, "a") == jittered.next_attempt_at(2, NOW, "a")
     spread = {jittered.delay_seconds(2, f"ev-{i}") for i in range(20)}
     assert len(spread) > 1 and all(108 <= s <= 132 for s in spread)
+
+
+def test_details_that_are_not_json_types_are_sent_as_text() -> None:
+    event = replace(EVENT, details={"due": date(2026, 12, 5), "amount": Decimal("12.50")})
+    doc = json.loads(render(event, "json", "en", now=NOW)[1])
+    assert doc["details"] == {"due": "2026-12-05", "amount": "12.50"}
+    assert (
+        "> due：2026-12-05"
+        in json.loads(render(event, "wecom", "zh", now=NOW)[1])["markdown"]["content"]
+    )

@@ -1,6 +1,8 @@
 """Webhooks: one event rendered for a generic JSON receiver or a chat group bot, and delivered.
 
-Formats (checked against the vendors' documentation on 2026-12-02):
+Formats, as each vendor's documentation (named below) describes them; on 2026-12-02 they were
+checked against pages that reproduce those documents and their sample code (the official pages
+themselves could not be opened from here), and against each other:
 
 - ``json``: Tierwise's own document, signed (see `verify_signature` for the receiver's side).
 - ``wecom``: 企业微信群机器人, ``{"msgtype": "markdown", "markdown": {"content": …}}``, content at
@@ -218,7 +220,10 @@ def _clip_utf8(text: str, limit: int) -> str:
 
 
 def _dumps(doc: Mapping[str, Any]) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    # default=str: details may hold dates or decimals; a webhook must never fail on them
+    return json.dumps(
+        doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+    ).encode()
 
 
 def render(
@@ -286,8 +291,7 @@ def render(
 def _host(url: str) -> str:
     """The host and port only: bot URLs carry their secret in the query (WeCom ``key``,
     DingTalk ``access_token``) or the path (Feishu hook id), so errors never show more."""
-    parts = urlsplit(url)
-    return parts.netloc.rpartition("@")[2] or url.split("?")[0][:40]
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def _failed(
@@ -317,26 +321,31 @@ def deliver(
     ``errcode``/``code`` 0 in its JSON. Never raises for a bad receiver.
 
     >>> deliver(WebhookEndpoint("ftp://x", "json"), ev).error  # doctest: +SKIP
-    'Webhook URL must start with http:// or https:// (got "ftp").'
+    'Webhook URL "ftp://x" is not valid: use http(s)://host/path.'
     """
     at = _utc(now or datetime.now(UTC))
     started = time.monotonic()
-    host = _host(endpoint.url)
-    scheme = urlsplit(endpoint.url).scheme
-    if scheme not in ("http", "https"):
+    try:
+        parts = urlsplit(endpoint.url)
+        url = httpx.URL(endpoint.url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except (ValueError, httpx.InvalidURL):
+        valid = False
+    if not valid:
+        shown = endpoint.url.split("?")[0][:60]  # the query may hold the bot's key
         return _failed(
             started, at,
-            f'Webhook URL must start with http:// or https:// (got "{scheme}").',
-            f"Webhook 地址必须以 http:// 或 https:// 开头（当前为 “{scheme}”）。",
+            f'Webhook URL "{shown}" is not valid: use http(s)://host/path.',
+            f"Webhook 地址 “{shown}” 无效：请使用 http(s)://主机/路径。",
             retryable=False,
         )  # fmt: skip
+    host = _host(endpoint.url)
     try:
         headers, body = render(
             event, endpoint.format, endpoint.lang, secret=endpoint.secret, now=at
         )
     except ConfigError as exc:
         return _failed(started, at, str(exc), str(exc), retryable=False)
-    url = httpx.URL(endpoint.url)
     if endpoint.format == "dingtalk" and endpoint.secret:
         ts = int(at.timestamp() * 1000)
         # merged with the URL's access_token (``params=`` would replace the query); httpx
