@@ -133,6 +133,25 @@ def test_rules_by_category() -> None:
     ]
 
 
+def test_no_purchases_before_the_date_give_an_empty_rule_table() -> None:
+    rules = association_rules(orders(), as_of=dt.date(2023, 12, 31))
+    assert rules.height == 0
+    assert rules.schema == pl.Schema(
+        {
+            "antecedent": pl.String,
+            "consequent": pl.String,
+            "support": pl.Float64,
+            "confidence": pl.Float64,
+            "lift": pl.Float64,
+            "pair_customers": pl.Int64,
+            "antecedent_customers": pl.Int64,
+            "consequent_customers": pl.Int64,
+            "customers": pl.Int64,
+        }
+    )
+    assert recommend(orders(), rules, as_of=AS_OF).to_polars().height == 0
+
+
 def test_an_unknown_item_column_is_a_data_error() -> None:
     with pytest.raises(DataError, match="no column 'sku'"):
         association_rules(orders(), as_of=AS_OF, item="sku")
