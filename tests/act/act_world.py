@@ -148,3 +148,15 @@ def count(conn: sa.Connection, table: sa.Table, *where: Any) -> int:
 
 
 __all__ = ["NOW", "World", "count", "principal_for", "tables"]
+
+
+def publish_default(conn: sa.Connection, **replace: str) -> None:
+    """Publish the shipped default scheme with some text replaced (``old=new`` pairs)."""
+    from tierwise.classify._store import publish_scheme
+    from tierwise.scheme import default_scheme_text, load_scheme
+
+    text = default_scheme_text()
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    publish_scheme(conn, scheme=load_scheme(text), actor="test")

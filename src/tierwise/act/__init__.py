@@ -11,6 +11,16 @@ from tierwise.act._calendar import (
 )
 from tierwise.act._export import neutralise, write_table
 from tierwise.act._mail import DueItem, MailError, Owner, SmtpSettings, digest_message, send
+from tierwise.act._pool import (
+    assign,
+    caps_of,
+    claim,
+    list_pool,
+    load_of,
+    recycle,
+    release,
+    set_caps,
+)
 from tierwise.act._targets import Range, target_list
 from tierwise.act._tasks import (
     PlanResult,
@@ -48,18 +58,26 @@ __all__ = [
     "RetryPolicy",
     "SmtpSettings",
     "WebhookEndpoint",
+    "assign",
+    "caps_of",
     "care_events",
+    "claim",
     "complete_task",
     "deliver",
     "digest_message",
     "generate",
     "holidays",
+    "list_pool",
     "list_tasks",
+    "load_of",
     "neutralise",
     "plan",
+    "recycle",
+    "release",
     "render",
     "replan",
     "send",
+    "set_caps",
     "skip_task",
     "snooze_task",
     "target_list",

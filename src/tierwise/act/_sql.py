@@ -48,6 +48,16 @@ def day_text(conn: sa.Connection, moment: sa.ColumnElement[Any]) -> sa.ColumnEle
     return sa.func.to_char(moment, "YYYY-MM-DD", type_=sa.String)
 
 
+def latest(
+    conn: sa.Connection, a: sa.ColumnElement[Any], b: sa.ColumnElement[Any]
+) -> sa.ColumnElement[Any]:
+    """The later of two timestamps, either of which may be NULL."""
+    x, y = sa.func.coalesce(a, b), sa.func.coalesce(b, a)
+    if conn.dialect.name == "sqlite":
+        return sa.func.max(x, y, type_=TS)
+    return sa.func.greatest(x, y, type_=TS)
+
+
 def text(value: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
     return sa.cast(value, sa.String)
 
@@ -115,6 +125,7 @@ __all__ = [
     "insert_ignore",
     "inserted",
     "json_object",
+    "latest",
     "last_contact",
     "naive_utc",
     "plus",

@@ -1,0 +1,631 @@
+"""Owners and the public pool (公海): assignment by rule within caps, claims, recycling.
+
+- **Caps** (most customers, most total value = revenue of the last 365 days) come from the
+  rep's row in ``rep_caps``, else from the scheme's ``playbooks.pool``. Every way a customer
+  reaches a rep (assignment, claim) checks them while holding a lock on the rep's user row, so
+  concurrent claims cannot push a rep over a cap on PostgreSQL either (SQLite serialises
+  writers already: its transactions begin IMMEDIATE).
+- **Claims** are limited per rep and UTC day, and an ex-owner waits ``cooldown_days`` before
+  claiming a customer back (both counted from ``pool_events``). Two reps claiming one customer
+  race on the ``customer_owners`` primary key: exactly one insert wins.
+- **Recycling**: an owned customer of a tier with ``recycle_days`` whom nobody contacted for
+  that long goes back to the pool — only after the owner was warned ``warn_days`` before and
+  did nothing since. Warnings and recycles are set-based statements over every customer.
+
+Every change writes a pool event and an audit entry in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import cycle, islice
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from tierwise.access._customers import changed, scoped_pk
+from tierwise.access._principal import Principal, team_ids
+from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_column
+from tierwise.act._sql import (
+    day_text,
+    insert_ignore,
+    inserted,
+    json_object,
+    last_contact,
+    latest,
+    naive_utc,
+    plus,
+    text,
+)
+from tierwise.act._tasks import CUSTOMER_KINDS, OPEN
+from tierwise.errors import DataError, NotFoundError
+from tierwise.scheme._playbook import PoolRules
+from tierwise.store import audit
+from tierwise.store.tables import (
+    customer_owners,
+    customers,
+    labels,
+    orders,
+    pool_events,
+    rep_caps,
+    tasks,
+    users,
+)
+
+SYSTEM: Final = "system"
+CHUNK: Final = 500
+
+
+@dataclass(frozen=True)
+class Caps:
+    max_customers: int | None
+    max_value: float | None
+
+
+def pool_rules(books: ActiveBooks | None) -> PoolRules:
+    return books.books.pool if books is not None else PoolRules()
+
+
+def caps_of(conn: sa.Connection, *, user_id: int, rules: PoolRules) -> Caps:
+    """The rep's own caps where set, else the scheme's."""
+    row = conn.execute(sa.select(rep_caps).where(rep_caps.c.user_id == user_id)).first()
+    return Caps(
+        row.max_customers if row is not None and row.max_customers is not None
+        else rules.max_customers,
+        row.max_value if row is not None and row.max_value is not None else rules.max_value,
+    )  # fmt: skip
+
+
+def _value(pk: sa.ColumnElement[int], now: datetime) -> sa.ScalarSelect[Any]:
+    """A customer's value: revenue of the 365 days before ``now``."""
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(orders.c.amount), 0.0))
+        .where(orders.c.customer_pk == pk, orders.c.ordered_at >= now - timedelta(days=365))
+        .scalar_subquery()
+    )
+
+
+def load_of(conn: sa.Connection, *, user_id: int, now: datetime) -> tuple[int, float]:
+    """How many customers a rep owns and their total value."""
+    row = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(_value(customer_owners.c.customer_pk, now)), 0.0),
+        ).where(customer_owners.c.user_id == user_id)
+    ).one()
+    return int(row[0]), float(row[1])
+
+
+def value_of(conn: sa.Connection, *, customer_pk: int, now: datetime) -> float:
+    return float(conn.scalar(sa.select(_value(sa.literal(customer_pk), now))) or 0.0)
+
+
+def _lock_rep(conn: sa.Connection, user_id: int) -> None:
+    """Serialise everything that adds customers to one rep (caps are checked under it)."""
+    conn.execute(sa.select(users.c.id).where(users.c.id == user_id).with_for_update())
+
+
+def _over_cap(caps: Caps, count: int, value: float, extra: float) -> str | None:
+    if caps.max_customers is not None and count + 1 > caps.max_customers:
+        return "count"
+    if caps.max_value is not None and value + extra > caps.max_value:
+        return "value"
+    return None
+
+
+def _event(
+    conn: sa.Connection,
+    *,
+    kind: str,
+    customer_pk: int,
+    user_id: int | None,
+    actor: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        pool_events.insert().values(
+            customer_pk=customer_pk, kind=kind, user_id=user_id, actor=actor, at=now,
+            detail=detail,
+        )
+    )  # fmt: skip
+
+
+def _give(
+    conn: sa.Connection,
+    *,
+    customer_pk: int,
+    customer_id: str,
+    user_id: int,
+    principal: Principal | None,
+    kind: str,
+    now: datetime,
+) -> bool:
+    """Make ``user_id`` the owner of a pool customer; False if someone else was faster."""
+    actor = principal.username if principal else SYSTEM
+    won = conn.execute(
+        insert_ignore(conn, customer_owners)
+        .values(customer_pk=customer_pk, user_id=user_id, assigned_at=now, assigned_by=actor)
+        .returning(customer_owners.c.customer_pk)
+    ).scalar()
+    if won is None:
+        return False
+    _event(conn, kind=kind, customer_pk=customer_pk, user_id=user_id, actor=actor, now=now)
+    _move_tasks(conn, [customer_pk], user_id)
+    audit.record(
+        conn, actor=actor, actor_id=principal.user_id if principal else None,
+        action=f"pool.{kind[:-2] if kind.endswith('ed') else kind}", entity="customer",
+        entity_id=customer_id, before={"owner_id": None}, after={"owner_id": user_id},
+    )  # fmt: skip
+    return True
+
+
+def _move_tasks(conn: sa.Connection, pks: list[int], user_id: int | None) -> None:
+    for i in range(0, len(pks), CHUNK):
+        conn.execute(
+            tasks.update()
+            .where(
+                tasks.c.customer_pk.in_(pks[i : i + CHUNK]),
+                tasks.c.status.in_(OPEN),
+                tasks.c.kind.in_(CUSTOMER_KINDS),
+            )
+            .values(user_id=user_id)
+        )
+
+
+def _day_start(now: datetime) -> datetime:
+    return datetime(now.year, now.month, now.day)
+
+
+def claim(
+    conn: sa.Connection, *, principal: Principal, customer_id: str, now: datetime
+) -> dict[str, Any]:
+    """A rep (or manager) takes a customer from the pool, within the daily limit, the
+    ex-owner cool-down and their caps. Exactly one of two concurrent claims wins."""
+    now = naive_utc(now)
+    if principal.role not in ("rep", "manager"):
+        raise DataError(
+            f"Only reps and managers claim customers from the pool ({principal.username!r} is "
+            f"{principal.role}).",
+            key="err.claim_role",
+            role=principal.role,
+        )
+    pk = scoped_pk(conn, principal=principal, customer_id=customer_id)
+    rules = pool_rules(active_playbooks(conn))
+    _lock_rep(conn, principal.user_id)
+    owner = conn.scalar(
+        sa.select(customer_owners.c.user_id).where(customer_owners.c.customer_pk == pk)
+    )
+    if owner is not None:
+        raise DataError(
+            f'Customer "{customer_id}" is not in the pool (it has an owner).',
+            key="err.claim_owned",
+            customer=customer_id,
+        )
+    today = conn.scalar(
+        sa.select(sa.func.count()).where(
+            pool_events.c.user_id == principal.user_id,
+            pool_events.c.kind == "claimed",
+            pool_events.c.at >= _day_start(now),
+        )
+    )
+    if int(today or 0) >= rules.claim_daily_limit:
+        raise DataError(
+            f"Daily claim limit reached: {principal.username} claimed {today} customers today "
+            f"(limit {rules.claim_daily_limit}); try again tomorrow.",
+            key="err.claim_limit",
+            count=today,
+            limit=rules.claim_daily_limit,
+        )
+    left = conn.scalar(
+        sa.select(sa.func.max(pool_events.c.at)).where(
+            pool_events.c.customer_pk == pk,
+            pool_events.c.user_id == principal.user_id,
+            pool_events.c.kind.in_(("released", "recycled")),
+        )
+    )
+    if left is not None and left > now - timedelta(days=rules.cooldown_days):
+        until = left + timedelta(days=rules.cooldown_days)
+        raise DataError(
+            f'You owned "{customer_id}" until {left:%Y-%m-%d}; ex-owners may claim it back '
+            f"after {rules.cooldown_days} days, from {until:%Y-%m-%d %H:%M} (UTC).",
+            key="err.claim_cooldown",
+            customer=customer_id,
+            days=rules.cooldown_days,
+            until=f"{until:%Y-%m-%d %H:%M}",
+        )
+    caps = caps_of(conn, user_id=principal.user_id, rules=rules)
+    count, value = load_of(conn, user_id=principal.user_id, now=now)
+    extra = value_of(conn, customer_pk=pk, now=now)
+    if (over := _over_cap(caps, count, value, extra)) is not None:
+        raise DataError(_cap_message(principal.username, over, caps, count, value, extra),
+                        key="err.claim_cap", cap=over)  # fmt: skip
+    if not _give(conn, customer_pk=pk, customer_id=customer_id, user_id=principal.user_id,
+                 principal=principal, kind="claimed", now=now):  # fmt: skip
+        raise DataError(
+            f'Customer "{customer_id}" was just claimed by someone else.',
+            key="err.claim_owned",
+            customer=customer_id,
+        )
+    changed()
+    return {
+        "customer_id": customer_id,
+        "owner_id": principal.user_id,
+        "claimed_today": int(today or 0) + 1,
+    }
+
+
+def _cap_message(who: str, over: str, caps: Caps, count: int, value: float, extra: float) -> str:
+    if over == "count":
+        return f"{who} owns {count} customers; the cap is {caps.max_customers}."
+    return (
+        f"{who}'s customers are worth {value:,.2f}; with this one ({extra:,.2f}) that passes "
+        f"the cap of {caps.max_value:,.2f}."
+    )
+
+
+def release(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    customer_id: str,
+    now: datetime,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Return a customer to the pool: its owner, their manager or an admin."""
+    now = naive_utc(now)
+    pk = scoped_pk(conn, principal=principal, customer_id=customer_id)
+    owner = conn.scalar(
+        sa.select(customer_owners.c.user_id).where(customer_owners.c.customer_pk == pk)
+    )
+    if owner is None:
+        raise DataError(f'Customer "{customer_id}" is in the pool already.',
+                        key="err.release_pool", customer=customer_id)  # fmt: skip
+    if (principal.role == "rep" and owner != principal.user_id) or principal.role == "analyst":
+        raise NotFoundError(f'Customer "{customer_id}" does not exist.')
+    conn.execute(customer_owners.delete().where(customer_owners.c.customer_pk == pk))
+    _event(conn, kind="released", customer_pk=pk, user_id=int(owner), actor=principal.username,
+           now=now, detail={"reason": reason} if reason else None)  # fmt: skip
+    _move_tasks(conn, [pk], None)
+    audit.record(
+        conn, actor=principal.username, actor_id=principal.user_id, action="pool.release",
+        entity="customer", entity_id=customer_id, before={"owner_id": owner},
+        after={"owner_id": None, "reason": reason},
+    )  # fmt: skip
+    changed()
+    return {"customer_id": customer_id, "owner_id": None}
+
+
+def set_caps(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    user_id: int,
+    max_customers: int | None = None,
+    max_value: float | None = None,
+    regions: list[str] | None = None,
+    industries: list[str] | None = None,
+) -> dict[str, Any]:
+    """A rep's own caps and the regions/industries assignment gives them (manager, admin)."""
+    principal.require("write")
+    if principal.role == "manager" and user_id not in {
+        int(r[0]) for r in conn.execute(team_ids(principal))
+    }:
+        raise NotFoundError(f"User {user_id} does not exist.")
+    if (max_customers is not None and max_customers < 0) or (
+        max_value is not None and max_value < 0
+    ):
+        raise DataError(f"Caps must not be negative (got {max_customers}, {max_value}).")
+    before = conn.execute(sa.select(rep_caps).where(rep_caps.c.user_id == user_id)).mappings()
+    old = before.first()
+    values = {"max_customers": max_customers, "max_value": max_value, "regions": regions,
+              "industries": industries, "updated_at": naive_utc(datetime.now()),
+              "updated_by": principal.username}  # fmt: skip
+    conn.execute(rep_caps.delete().where(rep_caps.c.user_id == user_id))
+    conn.execute(rep_caps.insert().values(user_id=user_id, **values))
+    audit.record(
+        conn, actor=principal.username, actor_id=principal.user_id, action="pool.caps",
+        entity="user", entity_id=user_id, before=dict(old) if old else None, after=values,
+    )  # fmt: skip
+    return {"user_id": user_id, **values}
+
+
+# --- assignment by rule ---------------------------------------------------------------------
+
+
+def _match_key(books: ActiveBooks | None, dimension: str, pk: sa.ColumnElement[int]) -> Any:
+    if books is None or dimension not in books.scheme.dimensions:
+        return sa.null()
+    return (
+        sa.select(labels.c.label)
+        .where(
+            labels.c.snapshot_id == books.snapshot_id,
+            labels.c.dimension == dimension,
+            labels.c.customer_pk == pk,
+        )
+        .scalar_subquery()
+    )
+
+
+def assign(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    now: datetime,
+    limit: int = 500,
+    rule: str | None = None,
+) -> dict[str, Any]:
+    """Hand pool customers (highest tier first) to reps by the pool's rule — ``region``,
+    ``industry`` (a rep's ``rep_caps`` lists theirs; customers no rep covers go by load),
+    ``round_robin`` or ``load`` — never above a rep's caps. At most ``limit`` customers per
+    call: assignment is a batch a manager starts, not a scan of every customer."""
+    principal.require("write")
+    now = naive_utc(now)
+    if not 1 <= limit <= 10_000:
+        raise DataError(f"limit {limit} must be between 1 and 10000.")
+    books = active_playbooks(conn)
+    rules = pool_rules(books)
+    how = rule or rules.assign_by
+    if how not in ("region", "industry", "round_robin", "load"):
+        raise DataError(f"Assignment rule {how!r} is not region, industry, round_robin or load.")
+    reps_q = sa.select(users.c.id).where(users.c.role == "rep", users.c.is_active.is_(True))
+    if principal.role == "manager":
+        reps_q = reps_q.where(users.c.id.in_(team_ids(principal)))
+    found: list[Any] = list(conn.execute(reps_q.order_by(users.c.id)).scalars())
+    reps = [int(r) for r in found]
+    if not reps:
+        return {"assigned": 0, "left_in_pool": 0, "rule": how, "by_rep": {}}
+    for rep in reps:
+        _lock_rep(conn, rep)
+    state: dict[int, list[Any]] = {rep: list(load_of(conn, user_id=rep, now=now)) for rep in reps}
+    caps = {rep: caps_of(conn, user_id=rep, rules=rules) for rep in reps}
+    cover: dict[int, set[str]] = {rep: set() for rep in reps}
+    if how in ("region", "industry"):
+        column = rep_caps.c.regions if how == "region" else rep_caps.c.industries
+        for row in conn.execute(
+            sa.select(rep_caps.c.user_id, column).where(rep_caps.c.user_id.in_(reps))
+        ):
+            cover[int(row[0])] = {str(v).casefold() for v in (row[1] or [])}
+    pk = customers.c.id
+    tier = tier_column(books, pk) if books else sa.null()
+    rank = sa.case(
+        *((tier == t, i) for i, t in enumerate(books.tiers if books else [])),
+        else_=len(books.tiers) if books else 0,
+    ) if books else sa.literal(0)  # fmt: skip
+    attr = customers.c.province if how == "region" else customers.c.industry
+    pool = conn.execute(
+        sa.select(
+            pk, customers.c.customer_id, _value(pk, now).label("value"),
+            _match_key(books, how, pk).label("key"), attr.label("raw"),
+        )
+        .where(~sa.exists().where(customer_owners.c.customer_pk == pk))
+        .order_by(rank, pk)
+        .limit(limit)
+    ).all()  # fmt: skip
+    last = conn.scalar(
+        sa.select(pool_events.c.user_id)
+        .where(pool_events.c.kind == "assigned", pool_events.c.user_id.in_(reps))
+        .order_by(pool_events.c.id.desc())
+        .limit(1)
+    )
+    start = reps.index(int(last)) + 1 if last is not None and int(last) in reps else 0
+    turn = cycle(reps[start:] + reps[:start])
+    by_rep: dict[int, int] = {}
+    left = 0
+    for row in pool:
+        value = float(row.value or 0.0)
+        fits = [r for r in reps if _over_cap(caps[r], state[r][0], state[r][1], value) is None]
+        choice = _choose(how, row, fits, state, cover, turn, len(reps))
+        if choice is None:
+            left += 1
+            continue
+        if _give(conn, customer_pk=int(row.id), customer_id=row.customer_id, user_id=choice,
+                 principal=principal, kind="assigned", now=now):  # fmt: skip
+            state[choice][0] += 1
+            state[choice][1] += value
+            by_rep[choice] = by_rep.get(choice, 0) + 1
+    if by_rep:
+        changed()
+    return {"assigned": sum(by_rep.values()), "left_in_pool": left, "rule": how,
+            "by_rep": by_rep}  # fmt: skip
+
+
+def _choose(
+    how: str,
+    row: sa.Row[Any],
+    fits: list[int],
+    state: dict[int, list[Any]],
+    cover: dict[int, set[str]],
+    turn: Any,
+    n: int,
+) -> int | None:
+    if not fits:
+        return None
+    if how in ("region", "industry"):
+        keys = {str(v).casefold() for v in (row.key, row.raw) if v}
+        covering = [r for r in fits if cover[r] & keys]
+        if covering:
+            fits = covering
+        how = "load"
+    if how == "round_robin":
+        return next((r for r in islice(turn, n) if r in fits), None)
+    return min(fits, key=lambda r: (state[r][0], state[r][1], r))
+
+
+# --- the pool list and recycling ------------------------------------------------------------
+
+
+def list_pool(
+    conn: sa.Connection, *, principal: Principal, now: datetime, limit: int = 100, lang: str = "en"
+) -> list[dict[str, Any]]:
+    """Customers in the pool, highest tier first, with when each was last contacted."""
+    principal.require("read")
+    now = naive_utc(now)
+    books = active_playbooks(conn)
+    pk = customers.c.id
+    tier = tier_column(books, pk) if books else sa.null()
+    rank = sa.case(*((tier == t, i) for i, t in enumerate(books.tiers)), else_=len(books.tiers)) \
+        if books else sa.literal(0)  # fmt: skip
+    rows = conn.execute(
+        sa.select(pk, customers.c.customer_id, customers.c.name, tier.label("tier"),
+                  last_contact(pk).label("last_contact"), _value(pk, now).label("value"))
+        .where(~sa.exists().where(customer_owners.c.customer_pk == pk))
+        .order_by(rank, pk)
+        .limit(limit)
+    ).all()  # fmt: skip
+    return [
+        {
+            "customer_id": r.customer_id,
+            "name": r.name,
+            "tier": r.tier,
+            "tier_text": books.label_text(r.tier, lang) if books else r.tier,
+            "last_contact": r.last_contact.isoformat(sep=" ", timespec="minutes")
+            if r.last_contact
+            else None,
+            "value_365d": round(float(r.value or 0.0), 2),
+        }
+        for r in rows
+    ]
+
+
+def recycle(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
+    """Warn owners of customers nearly due for recycling; recycle those warned long enough
+    ago and still not followed up. Set-based; run by the schedule."""
+    now = naive_utc(now)
+    books = active_playbooks(conn)
+    if books is None:
+        return {"warned": 0, "recycled": 0}
+    rules = books.books.pool
+    warned = recycled = 0
+    co = customer_owners
+    for key, book in books.books.tiers.items():
+        if book.recycle_days is None:
+            continue
+        # the basis in a derived table first: a correlated subquery nested two levels deep
+        # would not correlate to customer_owners
+        base = (
+            sa.select(
+                co.c.customer_pk.label("pk"),
+                co.c.user_id.label("owner"),
+                latest(conn, last_contact(co.c.customer_pk), co.c.assigned_at).label("basis"),
+            )
+            .where(tier_column(books, co.c.customer_pk) == key)
+            .subquery("base")
+        )
+        warned_since = sa.exists().where(
+            pool_events.c.customer_pk == base.c.pk,
+            pool_events.c.kind == "warned",
+            pool_events.c.at >= base.c.basis,
+        )
+        warn_from = plus(conn, base.c.basis, days=max(book.recycle_days - rules.warn_days, 0))
+        select = sa.select(
+            base.c.pk, sa.literal("warned"), base.c.owner, sa.literal(SYSTEM),
+            sa.literal(now, pool_events.c.at.type),
+            json_object(conn, tier=key, recycle_days=book.recycle_days,
+                        basis=day_text(conn, base.c.basis)),
+        ).where(warn_from <= now, ~warned_since)  # fmt: skip
+        columns = ["customer_pk", "kind", "user_id", "actor", "at", "detail"]
+        warned += inserted(
+            conn, insert_ignore(conn, pool_events).from_select(columns, select),
+            key=pool_events.c.id,
+        )  # fmt: skip
+        _warning_notices(conn, books=books, tier=key, days=book.recycle_days, now=now,
+                         warn_days=rules.warn_days)  # fmt: skip
+        ripe = sa.exists().where(
+            pool_events.c.customer_pk == base.c.pk,
+            pool_events.c.kind == "warned",
+            pool_events.c.at >= base.c.basis,
+            pool_events.c.at <= now - timedelta(days=rules.warn_days),
+        )
+        due = plus(conn, base.c.basis, days=book.recycle_days) <= now
+        rows = conn.execute(sa.select(base.c.pk, base.c.owner).where(due, ripe))
+        ripe_rows = [(int(r[0]), int(r[1])) for r in rows]
+        recycled += _recycle_rows(conn, ripe_rows, tier=key, days=book.recycle_days, now=now)
+    if recycled:
+        changed()
+    return {"warned": warned, "recycled": recycled}
+
+
+def _warning_notices(
+    conn: sa.Connection,
+    *,
+    books: ActiveBooks,
+    tier: str,
+    days: int,
+    now: datetime,
+    warn_days: int,
+) -> None:
+    """A notice task for each warning written just now (one per warning: keyed by it)."""
+    pe = pool_events
+    at = (now + timedelta(days=warn_days)).strftime("%Y-%m-%d")
+    select = sa.select(
+        pe.c.customer_pk, pe.c.user_id, sa.literal("notice"), sa.literal("open"),
+        sa.literal(now, tasks.c.due_at.type), sa.literal(tier), sa.literal(books.snapshot_id),
+        sa.literal("task.recycle_warning"),
+        json_object(conn, customer=sa.func.coalesce(customers.c.name, customers.c.customer_id),
+                    days=days - warn_days, at=at),
+        sa.literal("notice:warned:") + text(pe.c.id),
+        sa.literal(now, tasks.c.created_at.type),
+    ).where(
+        pe.c.kind == "warned", pe.c.at == now, customers.c.id == pe.c.customer_pk,
+        pe.c.user_id.is_not(None),
+    )  # fmt: skip
+    columns = ["customer_pk", "user_id", "kind", "status", "due_at", "playbook_tier",
+               "snapshot_id", "reason_key", "reason_params", "dedupe_key", "created_at"]  # fmt: skip
+    conn.execute(insert_ignore(conn, tasks).from_select(columns, select))
+
+
+def _recycle_rows(
+    conn: sa.Connection, rows: list[tuple[int, int]], *, tier: str, days: int, now: datetime
+) -> int:
+    if not rows:
+        return 0
+    pks = [pk for pk, _ in rows]
+    for i in range(0, len(pks), CHUNK):
+        conn.execute(
+            customer_owners.delete().where(customer_owners.c.customer_pk.in_(pks[i : i + CHUNK]))
+        )
+    conn.execute(
+        pool_events.insert(),
+        [{"customer_pk": pk, "kind": "recycled", "user_id": owner, "actor": SYSTEM, "at": now,
+          "detail": {"tier": tier, "recycle_days": days}} for pk, owner in rows],
+    )  # fmt: skip
+    _move_tasks(conn, pks, None)
+    names: dict[int, str] = {}
+    for i in range(0, len(pks), CHUNK):
+        found = conn.execute(
+            sa.select(customers.c.id, customers.c.customer_id, customers.c.name).where(
+                customers.c.id.in_(pks[i : i + CHUNK])
+            )
+        )
+        names.update({int(r.id): r.customer_id for r in found})
+    conn.execute(
+        insert_ignore(conn, tasks),
+        [{"customer_pk": pk, "user_id": owner, "kind": "notice", "status": "open", "due_at": now,
+          "playbook_tier": tier, "reason_key": "task.recycled",
+          "reason_params": {"customer": names.get(pk, str(pk)), "days": days},
+          "dedupe_key": f"notice:recycled:{pk}:{now:%Y-%m-%d}", "created_at": now}
+         for pk, owner in rows],
+    )  # fmt: skip
+    for pk, owner in rows:
+        audit.record(
+            conn, actor=SYSTEM, action="pool.recycle", entity="customer",
+            entity_id=names.get(pk, str(pk)), before={"owner_id": owner},
+            after={"owner_id": None, "tier": tier, "recycle_days": days},
+        )  # fmt: skip
+    return len(rows)
+
+
+__all__ = [
+    "Caps",
+    "assign",
+    "caps_of",
+    "claim",
+    "list_pool",
+    "load_of",
+    "pool_rules",
+    "recycle",
+    "release",
+    "set_caps",
+]
