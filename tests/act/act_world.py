@@ -160,3 +160,15 @@ def publish_default(conn: sa.Connection, **replace: str) -> None:
         assert old in text, old
         text = text.replace(old, new)
     publish_scheme(conn, scheme=load_scheme(text), actor="test")
+
+
+def complain(
+    conn: sa.Connection, world: World, feedback_id: str, customer_id: str, at: datetime
+) -> None:
+    conn.execute(
+        tables.feedback.insert().values(
+            feedback_id=feedback_id, customer_pk=world.pks[customer_id], customer_id=customer_id,
+            received_at=at, kind="complaint", status="open", text=f"complaint {feedback_id}",
+            row_hash="0" * 32,
+        )
+    )  # fmt: skip

@@ -9,8 +9,28 @@ from tierwise.act._calendar import (
     care_events,
     holidays,
 )
+from tierwise.act._churn import (
+    churn_warnings,
+    raise_warnings,
+    win_back_results,
+)
+from tierwise.act._complaints import (
+    complaint_queue,
+    escalate,
+    respond,
+    track,
+)
 from tierwise.act._export import neutralise, write_table
 from tierwise.act._mail import DueItem, MailError, Owner, SmtpSettings, digest_message, send
+from tierwise.act._outbox import (
+    add_endpoint,
+    deliver_due,
+    delivery_log,
+    enqueue,
+    list_endpoints,
+    remove_endpoint,
+    test_endpoint,
+)
 from tierwise.act._pool import (
     assign,
     caps_of,
@@ -20,6 +40,11 @@ from tierwise.act._pool import (
     recycle,
     release,
     set_caps,
+)
+from tierwise.act._schedule import (
+    after_classification,
+    after_snapshot,
+    run_schedule,
 )
 from tierwise.act._targets import Range, target_list
 from tierwise.act._tasks import (
@@ -58,29 +83,46 @@ __all__ = [
     "RetryPolicy",
     "SmtpSettings",
     "WebhookEndpoint",
+    "add_endpoint",
+    "after_classification",
+    "after_snapshot",
     "assign",
     "caps_of",
     "care_events",
+    "churn_warnings",
     "claim",
+    "complaint_queue",
     "complete_task",
     "deliver",
+    "deliver_due",
+    "delivery_log",
     "digest_message",
+    "enqueue",
+    "escalate",
     "generate",
     "holidays",
+    "list_endpoints",
     "list_pool",
     "list_tasks",
     "load_of",
     "neutralise",
     "plan",
+    "raise_warnings",
     "recycle",
     "release",
+    "remove_endpoint",
     "render",
     "replan",
+    "respond",
+    "run_schedule",
     "send",
     "set_caps",
     "skip_task",
     "snooze_task",
     "target_list",
+    "test_endpoint",
+    "track",
     "verify_signature",
+    "win_back_results",
     "write_table",
 ]

@@ -760,6 +760,9 @@ webhook_endpoints = sa.Table(
     _id(),
     sa.Column("url", sa.Text(), nullable=False),
     sa.Column("format", sa.String(16), nullable=False, default="json"),
+    # signs json, DingTalk (加签) and Feishu (签名校验) messages; shown only when set
+    sa.Column("secret", sa.Text()),
+    sa.Column("lang", sa.String(8), nullable=False, default="zh"),
     # event names it receives; NULL: every event
     sa.Column("events", JSON),
     sa.Column("is_active", sa.Boolean(), nullable=False, default=True, server_default=sa.true()),

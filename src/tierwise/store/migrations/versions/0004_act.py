@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("id", ID, autoincrement=True, nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("format", sa.String(length=16), nullable=False),
+        sa.Column("secret", sa.Text(), nullable=True),
+        sa.Column("lang", sa.String(length=8), nullable=False),
         sa.Column("events", JSON, nullable=True),
         sa.Column("is_active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("created_at", TS, nullable=False),

@@ -1,0 +1,124 @@
+"""The act stage's two entry points: after a classification, and on a schedule.
+
+- `after_classification` runs in one transaction right after a snapshot is published:
+  re-plan and generate tasks, churn warnings, tier-change events, complaint SLAs.
+- `run_schedule` is the periodic work (``tierwise tasks generate``, cron, the web worker):
+  the same planning, overdue events, pool warnings and recycling, SLA escalation, and then
+  the outbox's due deliveries — outside the transaction, so a slow receiver holds no lock.
+
+Both are idempotent: running them twice does nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from tierwise.act._churn import raise_warnings
+from tierwise.act._complaints import escalate, track
+from tierwise.act._outbox import deliver_due, enqueue_select
+from tierwise.act._playbooks import ActiveBooks, active_playbooks
+from tierwise.act._pool import recycle
+from tierwise.act._sql import day_text, json_object, naive_utc, text
+from tierwise.act._tasks import plan
+from tierwise.store.tables import customers, label_changes, tasks
+
+#: a task is reported overdue (webhook) once it is this late
+OVERDUE_AFTER: Final = timedelta(days=1)
+
+
+def _tier_events(conn: sa.Connection, *, books: ActiveBooks, now: datetime) -> int:
+    lc = label_changes
+    return enqueue_select(
+        conn,
+        kind="tier_changed",
+        select=sa.select(
+            (sa.literal(f"tier_changed:{books.snapshot_id}:") + text(lc.c.customer_pk)).label(
+                "event_key"
+            ),
+            json_object(
+                conn,
+                customer_id=customers.c.customer_id,
+                customer_name=sa.func.coalesce(customers.c.name, customers.c.customer_id),
+                summary_key="event.tier_changed",
+                old=sa.func.coalesce(lc.c.old_label, "-"),
+                new=lc.c.new_label,
+                direction=lc.c.kind,
+                occurred_at=now.isoformat(),
+            ).label("payload"),
+        ).where(
+            lc.c.snapshot_id == books.snapshot_id,
+            lc.c.dimension == books.dimension,
+            lc.c.kind != "new",
+            customers.c.id == lc.c.customer_pk,
+        ),
+        now=now,
+    )
+
+
+def _overdue_events(conn: sa.Connection, *, now: datetime) -> int:
+    return enqueue_select(
+        conn,
+        kind="task_overdue",
+        select=sa.select(
+            (sa.literal("task_overdue:") + text(tasks.c.id)).label("event_key"),
+            json_object(
+                conn,
+                customer_id=customers.c.customer_id,
+                customer_name=sa.func.coalesce(customers.c.name, customers.c.customer_id),
+                summary_key="event.task_overdue",
+                due=day_text(conn, tasks.c.due_at),
+                task=tasks.c.id,
+                occurred_at=now.isoformat(),
+            ).label("payload"),
+        ).where(
+            tasks.c.status == "open",
+            tasks.c.kind.in_(("follow_up", "win_back")),
+            tasks.c.due_at < now - OVERDUE_AFTER,
+            customers.c.id == tasks.c.customer_pk,
+        ),
+        now=now,
+    )
+
+
+def after_classification(conn: sa.Connection, *, now: datetime) -> dict[str, Any]:
+    """Turn the newly published snapshot into work; the caller owns the transaction."""
+    now = naive_utc(now)
+    books = active_playbooks(conn)
+    if books is None:
+        return {"playbooks": False}
+    return {
+        "playbooks": True,
+        "tasks": plan(conn, now=now).as_dict(),
+        "churn": raise_warnings(conn, now=now),
+        "tier_events": _tier_events(conn, books=books, now=now),
+        "complaints": track(conn, now=now),
+    }
+
+
+def after_snapshot(engine: sa.Engine, *, now: datetime) -> dict[str, Any]:
+    """`after_classification` in its own transaction (the hook after publishing a snapshot)."""
+    with engine.begin() as conn:
+        return after_classification(conn, now=now)
+
+
+def run_schedule(
+    engine: sa.Engine, *, now: datetime, client: Any = None, deliver: bool = True
+) -> dict[str, Any]:
+    """The periodic work: planning, overdue events, recycling, escalation, then webhooks."""
+    now = naive_utc(now)
+    with engine.begin() as conn:
+        out: dict[str, Any] = {
+            "tasks": plan(conn, now=now).as_dict(),
+            "overdue_events": _overdue_events(conn, now=now),
+            "pool": recycle(conn, now=now),
+            "complaints": track(conn, now=now) | escalate(conn, now=now),
+        }
+    if deliver:
+        out["webhooks"] = deliver_due(engine, now=now, client=client)
+    return out
+
+
+__all__ = ["OVERDUE_AFTER", "after_classification", "after_snapshot", "run_schedule"]
