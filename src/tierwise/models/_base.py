@@ -8,8 +8,9 @@ statistics*: one row per distinct (frequency, recency, T) with a weight ``n_cust
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal, Self
 
 import numpy as np
@@ -207,6 +208,31 @@ def read_columns(
 
 # --- maximum likelihood -----------------------------------------------------------------------
 
+
+def wsum(weight: FloatArray, values: FloatArray) -> float:
+    """Σ weight·values without BLAS: ``weight @ values`` goes to a multithreaded BLAS dot whose
+    threads spin against other processes on a shared 2-core machine (measured 3× slower per
+    likelihood evaluation under load) and whose result can depend on the thread count;
+    einsum's own loop is single-threaded and deterministic."""
+    return float(np.einsum("i,i->", weight, values))
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """L-BFGS-B calls LAPACK on 4×4 matrices; a multithreaded BLAS makes each call cost
+    milliseconds under load (CDNOW fit 5 ms quiet, 120 ms with the cores shared). One thread is
+    all these sizes need; threadpoolctl (a scikit-learn dependency) is used when installed."""
+    try:
+        from threadpoolctl import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+            threadpool_limits,
+        )
+    except ImportError:  # pragma: no cover - without it BLAS keeps its own setting
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 #: the negative mean log-likelihood and its gradient in log-parameter space
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
 
@@ -226,6 +252,27 @@ def with_fd_gradient(f: Callable[[FloatArray], float]) -> Objective:
         return f(phi), _fd_gradient(f, phi)
 
     return both
+
+
+def hessian_from_values(
+    f: Callable[[FloatArray], float], x: FloatArray, h: float = 1e-4
+) -> FloatArray:
+    """Central second differences of f (for objectives whose gradient is itself a finite
+    difference: differencing that again would be mostly noise)."""
+    k = x.size
+    out = np.empty((k, k))
+    f0 = f(x)
+    eye = np.eye(k) * h
+    for i in range(k):
+        out[i, i] = (f(x + eye[i]) - 2 * f0 + f(x - eye[i])) / h**2
+        for j in range(i):
+            out[i, j] = out[j, i] = (
+                f(x + eye[i] + eye[j])
+                - f(x + eye[i] - eye[j])
+                - f(x - eye[i] + eye[j])
+                + f(x - eye[i] - eye[j])
+            ) / (4 * h**2)
+    return out
 
 
 def hessian(grad: Callable[[FloatArray], FloatArray], x: FloatArray) -> FloatArray:
@@ -262,6 +309,7 @@ def maximise(
     penalizer: float,
     tol: float,
     max_iter: int,
+    values: Callable[[FloatArray], float] | None = None,
 ) -> Fitted:
     """Maximum likelihood over log-parameters φ = log θ with L-BFGS-B.
 
@@ -269,7 +317,8 @@ def maximise(
     that ``tol`` does not depend on the number of customers). ``penalizer`` adds
     ``penalizer * Σ φ²`` (an L2 shrinkage of the log-parameters towards 1). Standard errors come
     from the inverse Hessian of the negative log-likelihood in φ, mapped to θ by the delta
-    method (dθ/dφ = θ).
+    method (dθ/dφ = θ). ``values`` (the objective's value alone) is given by models without an
+    analytic gradient: their Hessian is then taken from values, not from a differenced gradient.
     """
 
     def penalised(phi: FloatArray) -> tuple[float, FloatArray]:
@@ -281,7 +330,7 @@ def maximise(
         raise ModelFitError(
             model, "non_finite_likelihood", f"At the starting values {np.exp(start).tolist()}."
         )
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), _one_blas_thread():
         res = optimize.minimize(
             penalised,
             start,
@@ -303,8 +352,14 @@ def maximise(
             f"gradient {float(np.max(np.abs(g))):.3g}. Raise max_iter, add a small penalizer "
             "(e.g. 0.001) or check the data.",
         )
-    with np.errstate(all="ignore"):
-        h_phi = hessian(lambda p: penalised(p)[1], phi) * total_weight
+    with np.errstate(all="ignore"), _one_blas_thread():
+        if values is None:
+            h_phi = hessian(lambda p: penalised(p)[1], phi) * total_weight
+        else:
+            h_phi = (
+                hessian_from_values(lambda p: values(p) + penalizer * float(p @ p), phi)
+                * total_weight
+            )
         try:
             cov_phi = np.linalg.inv(h_phi)
             theta = np.exp(phi)

@@ -23,6 +23,7 @@ from tierwise.models._base import (
     maximise,
     read_columns,
     rfm_arrays,
+    wsum,
 )
 
 
@@ -246,10 +247,10 @@ def _objective(x: FloatArray, tx: FloatArray, t: FloatArray, weight: FloatArray)
             soft = np.logaddexp(0.0, d)
             omega = special.expit(d)  # share of the "dropped out after the last purchase" term
             w_omega = weight * omega
-            value = float(w_x @ c_x) - float(rw @ lat) + float(weight @ soft)
+            value = float(w_x @ c_x) - wsum(rw, lat) + wsum(weight, soft)
             inv_at = 1 / (alpha + t)
-            g_alpha = r / alpha - float(rw @ (inv_at + omega * (1 / (alpha + tx) - inv_at)))
-            g_r = float(w_x @ dr_x) - float(weight @ lat) - float(w_omega @ diff)
+            g_alpha = r / alpha - wsum(rw, inv_at + omega * (1 / (alpha + tx) - inv_at))
+            g_r = float(w_x @ dr_x) - wsum(weight, lat) - wsum(w_omega, diff)
             s_omega = float(w_omega.sum())
             g_a = float(w_x @ ab) + s_omega / a
             g_b = float(w_x @ db_x) - float(

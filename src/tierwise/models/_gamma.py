@@ -27,6 +27,7 @@ from tierwise.models._base import (
     as_float,
     maximise,
     read_columns,
+    wsum,
 )
 
 
@@ -95,11 +96,11 @@ class GammaGamma(Model):
                 d_p = x * (dig - special.digamma(px) + log_m + log_x - log_den)
                 d_q = dig - special.digamma(q) + np.log(g) - log_den
                 d_g = q / g - (px + q) / (g + x * m)
-                value = -float(share @ ll)
-                grad = -np.array([share @ d_p * p, share @ d_q * q, share @ d_g * g])
+                value = -wsum(share, ll)
+                grad = -np.array([wsum(share, d_p) * p, wsum(share, d_q) * q, wsum(share, d_g) * g])
             return value, grad
 
-        mean = float(share @ m)
+        mean = wsum(share, m)
         # start: E[z̄] = pγ/(q-1) near the observed mean
         start = np.log(np.array([1.0, 2.0, mean]))
         fitted = maximise(

@@ -22,6 +22,7 @@ from tierwise.models._base import (
     read_columns,
     rfm_arrays,
     with_fd_gradient,
+    wsum,
 )
 
 
@@ -99,7 +100,7 @@ class ParetoNBD(Model):
             theta = tuple(float(v) for v in np.exp(phi))
             with np.errstate(all="ignore"):
                 common, l1, l2 = _log_parts(theta, x, tx, t)
-                value = -float(share @ (common + np.logaddexp(l1, l2)))
+                value = -wsum(share, common + np.logaddexp(l1, l2))
             return value if np.isfinite(value) else np.inf
 
         rate = float(np.average(x, weights=w) / np.average(t, weights=w)) + 1e-6
@@ -113,6 +114,7 @@ class ParetoNBD(Model):
             penalizer=self.penalizer,
             tol=self.tol,
             max_iter=self.max_iter,
+            values=nll,
         )
         self._store(fitted, n, time_unit)
         return self
