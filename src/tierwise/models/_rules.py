@@ -156,8 +156,19 @@ def _rules_table(rules: pl.DataFrame | ir.Table) -> ir.Table:
                 key="models.rules.bad_rules",
                 column=missing[0],
             )
-        return ibis.memtable(rules.select(cols).to_arrow())
-    return rules.select(*cols)
+        r = ibis.memtable(rules.select(cols).to_arrow())
+    else:
+        r = rules.select(*cols)
+    # two total orders of the (small) rule table, as integers: the best rule per item is then
+    # a min() aggregate rather than a window over every candidate, and no engine compares floats
+    # to rank: _by_reason = lift, confidence (descending), antecedent; _by_item = lift,
+    # confidence (descending), consequent
+    by_reason = [r.lift.desc(), r.confidence.desc(), r.antecedent, r.consequent]
+    by_item = [r.lift.desc(), r.confidence.desc(), r.consequent, r.antecedent]
+    return r.mutate(
+        _by_reason=ibis.row_number().over(order_by=by_reason),
+        _by_item=ibis.row_number().over(order_by=by_item),
+    )
 
 
 def _catalogue(orders: ir.Table, item: str, products: ir.Table | None) -> ir.Table:
@@ -266,33 +277,30 @@ def recommend(
         owned = owned.semi_join(customers.select("customer_pk"), "customer_pk")
     r = _rules_table(rules)
     cand = owned.join(r, owned.item == r.antecedent).select(
-        owned.customer_pk, r.antecedent, item=r.consequent, confidence=r.confidence, lift=r.lift
+        owned.customer_pk, item=r.consequent, _by_reason=r._by_reason
     )
     cand = cand.anti_join(owned, ["customer_pk", "item"])
+    # the best reason per (customer, item)
+    best = cand.group_by(["customer_pk", "item"]).aggregate(_by_reason=cand._by_reason.min())
+    # restrictions depend on the item only, so they apply after the reduction (fewer rows)
     if allowed is not None or policy is not None:
         cat = _catalogue(orders, item, products).select(
             item="item", _category="category", _price="price"
         )
-        cand = cand.left_join(cat, "item").select(cand, "_category", "_price")
+        best = best.left_join(cat, "item").select(best, "_category", "_price")
         if allowed is not None:
             a = allowed.select("customer_pk", _category=allowed.category.cast("string"))
-            cand = cand.semi_join(a, ["customer_pk", "_category"])
+            best = best.semi_join(a, ["customer_pk", "_category"])
         if policy is not None and labels is not None:
             lab = labels.select("customer_pk", _tier=labels.tier.cast("string"))
-            cand = cand.left_join(lab, "customer_pk").select(cand, "_tier")
-            cand = cand.filter(_policy_filter(cand, policy, sorted(policy)))
-    cand = cand.select("customer_pk", "antecedent", "item", "confidence", "lift")
-    # the best reason per (customer, item), then the best items per customer
-    by_item = ibis.window(
-        group_by=[cand.customer_pk, cand.item],
-        order_by=[cand.lift.desc(), cand.confidence.desc(), cand.antecedent],
+            best = best.left_join(lab, "customer_pk").select(best, "_tier")
+            best = best.filter(_policy_filter(best, policy, sorted(policy)))
+    best = best.select("customer_pk", "item", "_by_reason")
+    best = best.join(r, "_by_reason").select(
+        best.customer_pk, best.item, r.antecedent, r.confidence, r.lift, r._by_item
     )
-    best = cand.mutate(_r=ibis.row_number().over(by_item))
-    best = best.filter(best._r == 0).drop("_r")
-    by_customer = ibis.window(
-        group_by=best.customer_pk,
-        order_by=[best.lift.desc(), best.confidence.desc(), best.item],
-    )
+    # then the best items per customer
+    by_customer = ibis.window(group_by=best.customer_pk, order_by=best._by_item)
     ranked = best.mutate(rank=(ibis.row_number().over(by_customer) + 1).cast("int64"))
     ranked = ranked.filter(ranked["rank"] <= top_n)
     return ranked.select("customer_pk", "rank", "item", "antecedent", "confidence", "lift")
