@@ -18,7 +18,7 @@ from tierwise.engine import Analytics, connect
 from tierwise.errors import NotFoundError
 from tierwise.scheme._model import Scheme, _Ordered
 from tierwise.settings import Settings
-from tierwise.store.tables import customers, labels
+from tierwise.store.tables import customers, labels, utcnow
 
 
 def _today() -> date:
@@ -109,6 +109,10 @@ def _classify(
             conn.execute(sa.text("UPDATE jobs SET state = 'failed' WHERE id = :i"), {"i": job_id})
         shutil.rmtree(_store.snapshot_dir(settings.data_dir, snapshot_id), ignore_errors=True)
         raise
+    # the new snapshot becomes work: tasks re-planned, churn warnings, SLAs, webhook events
+    from tierwise.act import after_snapshot
+
+    after_snapshot(store, now=utcnow())
     result.timings["total"] = round(time.monotonic() - started, 4)
     return {
         "snapshot_id": snapshot_id,
