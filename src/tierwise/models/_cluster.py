@@ -126,7 +126,7 @@ def _hash(pk: ir.IntegerValue, seed: int) -> ir.IntegerValue:
     """
     p = 2_147_483_629  # prime
     s = (seed * 48_271 + 12_345) % p
-    x = ((pk % p) + p) % p
+    x = ((pk.cast("int64") % p) + p) % p  # int64 throughout, whatever the key type
     h1 = (x * 1_103_515_245 + s) % p
     h2 = (h1 * h1 + 2_654_435_761 % p) % p
     return ((h2 * 69_069 + h1) % p).cast("int64")
@@ -207,6 +207,17 @@ class BehaviourClusters:
         self.sample_size = sample_size
         self.random_state = random_state
         self.method = method
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters (scikit-learn's ``get_params``)."""
+        return {
+            "features": tuple(self.features),
+            "k_min": self.k_min,
+            "k_max": self.k_max,
+            "sample_size": self.sample_size,
+            "random_state": self.random_state,
+            "method": self.method,
+        }
 
     # --- fitting -----------------------------------------------------------------------------
 
@@ -559,14 +570,8 @@ class BehaviourClusters:
         """Parameters and learned state as plain JSON types (``from_dict`` restores it)."""
         self._check("to_dict")
         return {
-            "params": {
-                "features": list(self.features),
-                "k_min": self.k_min,
-                "k_max": self.k_max,
-                "sample_size": self.sample_size,
-                "random_state": self.random_state,
-                "method": self.method,
-            },
+            "model": "BehaviourClusters",
+            "params": self.get_params() | {"features": list(self.features)},
             "features": list(self.features_),
             "dropped_features": self.dropped_features_,
             "center": [float(v) for v in self.center_],
