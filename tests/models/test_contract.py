@@ -92,6 +92,31 @@ def test_non_convergence_is_a_fit_error(cdnow_compressed: pl.DataFrame) -> None:
     assert "不收敛" in info.value.text("zh") or "未收敛" in info.value.text("zh")
 
 
+def test_non_finite_likelihood_is_a_fit_error() -> None:
+    from tierwise.models._base import maximise
+
+    def broken(phi: np.ndarray) -> tuple[float, np.ndarray]:
+        return float("nan"), np.zeros_like(phi)
+
+    with pytest.raises(ModelFitError, match="not a finite number") as info:
+        maximise(broken, np.zeros(2), 10.0, model="BetaGeo", penalizer=0.0, tol=1e-9, max_iter=10)
+    assert info.value.reason == "non_finite_likelihood"
+
+
+def test_customers_first_seen_on_the_last_day_are_allowed(cdnow_summary: pl.DataFrame) -> None:
+    # T = 0: first purchase on observation_end; adds nothing to the likelihood, alive for sure
+    base = cdnow_summary.select("frequency", "recency", "T")
+    extra = pl.DataFrame({"frequency": [0, 0], "recency": [0.0, 0.0], "T": [0.0, 0.0]})
+    with_new = pl.concat([base, extra.cast(base.schema)])
+    a, b = BetaGeo().fit(base), BetaGeo().fit(with_new)
+    assert b.params_ == pytest.approx(a.params_, rel=1e-6) and b.n_customers_ == 2359
+    assert b.p_alive(0, 0.0, 0.0).tolist() == [1.0]
+    assert (
+        ParetoNBD.from_dict(ParetoNBD().fit(compress(base)).to_dict()).p_alive(0, 0.0, 0.0)[0]
+        == 1.0
+    )
+
+
 def test_every_reason_has_zh_and_en() -> None:
     assert set(FIT_REASONS) == {
         "too_few_customers",

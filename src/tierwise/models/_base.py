@@ -177,7 +177,9 @@ def rfm_arrays(
     )
     _check("frequency", x, (x < 0) | (x != np.floor(x)), "a whole number >= 0")
     _check("recency", tx, (tx < 0) | (tx > t * (1 + 1e-12)), "0 <= recency <= T")
-    _check("T", t, t <= 0, "T > 0")
+    # T = 0 (first purchase on the observation day) is allowed: such a customer adds nothing to
+    # the likelihood and is alive with certainty
+    _check("T", t, t < 0, "T >= 0")
     return x.astype(np.float64), tx.astype(np.float64), t.astype(np.float64)
 
 
