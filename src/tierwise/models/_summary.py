@@ -76,7 +76,13 @@ def rfm_summary(
 
     ``transactions`` is an Ibis table (computed by its engine) or a Polars / pyarrow table
     (computed by DuckDB in place). Transactions after ``observation_end`` (a day, inclusive) are
-    ignored; time is in days (``time_unit="D"``) or weeks (``"W"``), as floats.
+    ignored; time is in days (``time_unit="D"``) or weeks (``"W"``), as floats. Times are
+    differences of calendar days: ``T`` is ``observation_end − first purchase day`` (a customer
+    who first bought on ``observation_end`` has T = 0). This is the convention of the published
+    CDNOW estimates: with ``observation_end="1997-09-30"`` a 1 January buyer has T = 272/7 =
+    38.86 weeks, as in Hardie's CDNOW summary, and the fits reproduce Fader, Hardie & Lee (2005)
+    to the printed digits; counting the last day in full (T = 39 weeks, "end of week 39") does
+    not (BG/NBD LL −9589.9 instead of −9582.4).
 
     With ``calibration_end``, the summary is as of ``calibration_end`` (customers whose first
     purchase is later are left out) and has ``frequency_holdout`` (purchase occasions after
