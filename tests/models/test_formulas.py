@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 from tierwise.models import BetaGeo, GammaGamma, ParetoNBD, simulate_bgnbd, simulate_spend
 from tierwise.models._pareto import _log_parts
@@ -99,11 +99,32 @@ def test_bgnbd_likelihood_by_integration() -> None:
     assert -value == pytest.approx(math.log(direct), abs=1e-7)
 
 
-def test_bgnbd_unconditional_and_count_distribution_by_integration() -> None:
-    r, alpha, a, b = BG.values()
+@pytest.mark.parametrize(
+    "params",
+    [BG, {"r": 3.2, "alpha": 27.0, "a": 0.25, "b": 0.38}],  # the second: a + b < 1
+)
+def test_bgnbd_unconditional_and_count_distribution_by_integration(
+    params: dict[str, float],
+) -> None:
+    r, alpha, a, b = params.values()
     t = 39.0
-    m = _bg()
-    expected = _over_lambda_p(lambda lam, p: (1 - np.exp(-lam * p * t)) / p, r, alpha, a, b)
+    m = BetaGeo.from_dict({"model": "BetaGeo", "params": params})
+    # E[X(t)] = E_p[(1 − E_λ e^(−λpt)) / p] with E_λ e^(−λpt) = (α/(α+pt))^r: one dimension
+    # left, integrated against the Beta density's algebraic weight p^(a−1) (1−p)^(b−1)
+    # (QUADPACK's "alg" rule; the density is singular at 0 and 1 for the second case)
+    integral, _ = integrate.quad(
+        lambda p: -math.expm1(-r * math.log1p(p * t / alpha)) / p if p > 0 else r * t / alpha,
+        0,
+        1,
+        weight="alg",
+        wvar=(a - 1, b - 1),
+        epsabs=1e-13,
+        epsrel=1e-12,
+    )
+    expected = integral / float(np.exp(special.betaln(a, b)))
+    assert expected == pytest.approx(
+        _over_lambda_p(lambda lam, p: (1 - np.exp(-lam * p * t)) / p, r, alpha, a, b), rel=1e-3
+    )
     assert m.expected_purchases_new(t)[0] == pytest.approx(expected, rel=1e-6)
     probs = m.p_purchases(np.arange(400), t)
     assert probs.sum() == pytest.approx(1.0, abs=1e-9)

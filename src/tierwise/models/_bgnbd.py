@@ -29,7 +29,12 @@ from tierwise.models._base import (
 
 def _tail(a: float, b: float, r: float, x: FloatArray, z: FloatArray) -> FloatArray:
     f = special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    return np.asarray(-np.expm1((a - 1) * np.log1p(-z) + np.log(f)), dtype=np.float64)
+    scale = (a - 1) * np.log1p(-z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # expm1 keeps the digits of a small bracket (short horizons); f <= 0 happens only when
+        # a + b + x - 1 < 0 (x = 0 and a + b < 1), where the bracket is not small
+        out = np.where(f > 0, -np.expm1(scale + np.log(f)), 1 - np.exp(scale) * f)
+    return np.asarray(out, dtype=np.float64)
 
 
 def _hyp2f1_tail(a: float, b: float, r: float, x: FloatArray, z: FloatArray) -> FloatArray:
