@@ -86,6 +86,12 @@ def test_gmm_recovers_four_separated_blobs_by_bic() -> None:
     assert all(len(keys) == 1 for keys in purity(model, data).values())
 
 
+def test_a_larger_sample_is_cut_to_sample_size() -> None:
+    model = BehaviourClusters(features=FEATS, k_min=4, k_max=4, sample_size=100).fit(blobs(FOUR))
+    assert sum(model.sizes_.values()) == 100
+    assert model.get_params()["sample_size"] == 100
+
+
 def test_first_run_keys_go_by_centroid_spend_descending() -> None:
     data = blobs(FOUR)
     model = BehaviourClusters(features=FEATS, k_min=4, k_max=4).fit(data)
