@@ -415,3 +415,4 @@ __all__ = ["app", "main"]
 
 # classification commands register themselves on `app`
 from tierwise import cli_classify as _cli_classify  # noqa: E402, F401
+from tierwise import cli_act as _cli_act  # noqa: E402, F401

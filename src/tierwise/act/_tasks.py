@@ -36,7 +36,7 @@ from tierwise.act._sql import (
     plus,
     text,
 )
-from tierwise.act._text import say
+from tierwise.act._text import channel_text, say
 from tierwise.errors import DataError, NotFoundError
 from tierwise.store import audit
 from tierwise.store.tables import (
@@ -407,6 +407,7 @@ def _task_dict(
         "due_at": due_at.isoformat(sep=" ", timespec="minutes"),
         "overdue_days": max((now.date() - due_at.date()).days, 0),
         "channel": row["channel"],
+        "channel_text": channel_text(row["channel"], lang) if row["channel"] else "",
         "reason": say(row["reason_key"], lang, params),
         "reason_key": row["reason_key"],
         "reason_params": row.get("reason_params") or {},
