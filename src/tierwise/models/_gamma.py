@@ -76,29 +76,41 @@ class GammaGamma(Model):
                 f"Got {n:g} repeat buyers; it estimates 3 parameters.",
             )
         share = w / n
-        log_m, log_x = np.log(m), np.log(x)
+        # terms in x alone are computed once per distinct x (few); per row only log(γ + x·m̄)
+        # and 1/(γ + x·m̄) remain (FH 2013, the log-likelihood of the mean z̄ of x values)
+        ux, inv = np.unique(x, return_inverse=True)
+        w_x = np.bincount(inv, weights=share, minlength=ux.size)
+        log_ux = np.log(ux)
+        log_m = np.log(m)
+        s_log_m = wsum(share, log_m)
+        s_x_log_m = wsum(share * x, log_m)
+        wx = share * x
 
         def objective(phi: FloatArray) -> tuple[float, FloatArray]:
             p, q, g = np.exp(phi)
             with np.errstate(all="ignore"):
-                px = p * x
-                log_den = np.log(g + x * m)
-                ll = (
-                    special.gammaln(px + q)
-                    - special.gammaln(px)
+                pu = p * ux
+                per_x = special.gammaln(pu + q) - special.gammaln(pu) + pu * log_ux
+                dig = special.digamma(pu + q)
+                xm = g + x * m
+                log_den = np.log(xm)
+                coef = p * wx + q * share  # weight · (p·x + q)
+                value = (
+                    float(w_x @ per_x)
                     - special.gammaln(q)
                     + q * np.log(g)
-                    + (px - 1) * log_m
-                    + px * log_x
-                    - (px + q) * log_den
+                    + p * s_x_log_m
+                    - s_log_m
+                    - wsum(coef, log_den)
                 )
-                dig = special.digamma(px + q)
-                d_p = x * (dig - special.digamma(px) + log_m + log_x - log_den)
-                d_q = dig - special.digamma(q) + np.log(g) - log_den
-                d_g = q / g - (px + q) / (g + x * m)
-                value = -wsum(share, ll)
-                grad = -np.array([wsum(share, d_p) * p, wsum(share, d_q) * q, wsum(share, d_g) * g])
-            return value, grad
+                d_p = (
+                    float(w_x @ (ux * (dig - special.digamma(pu) + log_ux)))
+                    + s_x_log_m
+                    - wsum(wx, log_den)
+                )
+                d_q = float(w_x @ dig) - special.digamma(q) + np.log(g) - wsum(share, log_den)
+                d_g = q / g - wsum(coef, 1 / xm)
+            return -value, -np.array([d_p * p, d_q * q, d_g * g])
 
         mean = wsum(share, m)
         # start: E[z̄] = pγ/(q-1) near the observed mean
