@@ -223,12 +223,12 @@ def wsum(weight: FloatArray, values: FloatArray) -> float:
 def _one_blas_thread() -> Iterator[None]:
     """L-BFGS-B calls LAPACK on 4×4 matrices; a multithreaded BLAS makes each call cost
     milliseconds under load (CDNOW fit 5 ms quiet, 120 ms with the cores shared). One thread is
-    all these sizes need; threadpoolctl (a scikit-learn dependency) is used when installed."""
+    all these sizes need (threadpoolctl, a dependency; without it BLAS keeps its setting)."""
     try:
         from threadpoolctl import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
             threadpool_limits,
         )
-    except ImportError:  # pragma: no cover - without it BLAS keeps its own setting
+    except ImportError:  # pragma: no cover - an install without it still works, slower
         yield
         return
     with threadpool_limits(limits=1, user_api="blas"):
