@@ -265,3 +265,19 @@ def test_simulated_spend_has_the_model_mean() -> None:
     # E[mean of x values] = p·γ/(q−1) for every x
     assert spend.mean() == pytest.approx(p * g / (q - 1), rel=0.01)
     assert simulate_spend([0, 0], GG, seed=1).tolist() == [0.0, 0.0]
+
+
+def test_bgnbd_expectations_are_continuous_through_a_equal_one() -> None:
+    # eqs. 9-10 divide by a − 1; the limit a → 1 is finite and the values are continuous
+    def at(a: float) -> list[float]:
+        m = BetaGeo.from_dict(
+            {"model": "BetaGeo", "params": {"r": 0.3, "alpha": 4.0, "a": a, "b": 2.5}}
+        )
+        return [
+            *m.expected_purchases(52, [0, 3], [0.0, 20.0], [39.0, 39.0]).tolist(),
+            float(m.expected_purchases_new(52)[0]),
+        ]
+
+    for a in (1.0, 1 + 1e-9, 1 - 1e-9):
+        assert at(a) == pytest.approx(at(1 + 1e-4), rel=1e-4)
+        assert at(a) == pytest.approx(at(1 - 1e-4), rel=1e-4)

@@ -8,6 +8,7 @@ probability p ~ Beta(a, b).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -25,6 +26,12 @@ from tierwise.models._base import (
     rfm_arrays,
     wsum,
 )
+
+
+def _off_one(a: float) -> float:
+    """a, moved to 1 ± 1e-7 when closer: eqs. 9-10 are 0/0 at a = 1 but continuous there, and
+    1e-7 away the bracket (of order a − 1) still keeps ~9 significant digits."""
+    return a if abs(a - 1) > 1e-7 else 1 + math.copysign(1e-7, a - 1 or 1.0)
 
 
 def _tail(a: float, b: float, r: float, x: FloatArray, z: FloatArray) -> FloatArray:
@@ -155,6 +162,7 @@ class BetaGeo(Model):
         1.226
         """
         r, alpha, a, b = self._theta("expected_purchases")
+        a = _off_one(a)
         x, tx, big_t = rfm_arrays(frequency, recency, T)
         horizon = as_float("t", t)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -175,6 +183,7 @@ class BetaGeo(Model):
         1.197
         """
         r, alpha, a, b = self._theta("expected_purchases_new")
+        a = _off_one(a)
         horizon = as_float("t", t)
         z = horizon / (alpha + horizon)
         bracket = _hyp2f1_tail(a, b, r, np.zeros_like(z), z)
