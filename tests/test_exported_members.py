@@ -17,6 +17,7 @@ PUBLIC: dict[str, set[str]] = {
     },
     "tierwise.scheme": {
         "BandsDimension",
+        "ClusterSettings",
         "Component",
         "Cut",
         "Discount",
@@ -27,6 +28,7 @@ PUBLIC: dict[str, set[str]] = {
         "Label",
         "MappingDimension",
         "ModelDimension",
+        "ModelSettings",
         "Playbook",
         "Playbooks",
         "PoolRules",

@@ -147,6 +147,7 @@ def classify(
                 language,
                 f"{data['customers']:,} customers, as of {data['as_of']}",
             )
+            _print_models(data, language)
             if out:
                 console.print(f"→ {out}")
         return
@@ -175,6 +176,16 @@ def classify(
         f"{data['scheme_version']} · {data['engine']} · "
         f"{data['customers']:,} customers · {data['timings']['total']:.1f} s",
     )
+    _print_models(data, language)
+
+
+def _print_models(data: dict[str, Any], lang: str) -> None:
+    if not data.get("models"):
+        return
+    from tierwise.cli_models import print_fallbacks, print_models
+
+    print_models(data["models"]["fitted"], lang)
+    print_fallbacks(data["models"]["fallbacks"], lang)
 
 
 def classify_demo(settings: Any, lang: str) -> None:
@@ -196,6 +207,7 @@ def classify_demo(settings: Any, lang: str) -> None:
         f"Classification / 客户分级 · as of {data['as_of']} · "
         f"{data['customers']:,} customers · {data['timings']['total']:.1f} s",
     )
+    _print_models(data, lang)
 
 
 def result_scheme(path: Path | None) -> Any:

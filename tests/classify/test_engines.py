@@ -7,10 +7,10 @@ from typing import Any
 
 import polars as pl
 
-from conftest import toy_tables
 from tierwise.classify import run
 from tierwise.engine import from_arrow
 from tierwise.scheme import default_scheme
+from toydata import toy_tables
 
 AS_OF = date(2024, 6, 30)
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from conftest import toy_tables
 from tierwise.classify import Prior, run
 from tierwise.errors import SchemeError
 from tierwise.scheme import default_scheme, load_scheme
+from toydata import toy_tables
 
 AS_OF = date(2024, 6, 30)
 # the methods on DuckDB and PostgreSQL; Spark's agreement is test_engines.py (a Spark run costs

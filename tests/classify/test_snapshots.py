@@ -205,6 +205,8 @@ def test_preview_writes_nothing_and_shows_the_effect(store: Any) -> None:
     classify_store(settings, engine, as_of=AS_OF)
     stricter = default_scheme().model_dump(mode="json", exclude_defaults=True, exclude_none=True)
     stricter["dimensions"]["value_tier"]["cut"]["points"] = [2.2, 3.2, 4.9]
+    # the toy store is too small for the models: value tier runs its fallback (R, F, M)
+    stricter["dimensions"]["value_tier"]["fallback"]["cut"]["points"] = [2.2, 3.2, 4.9]
     draft = load_scheme(dump_scheme(load_scheme(__import__("yaml").safe_dump(stricter))))
     counted = [
         tables.snapshots,

@@ -14,8 +14,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from conftest import toy_tables
 from tierwise.features import build_features
+from toydata import toy_tables
 
 AS_OF = date(2024, 6, 30)
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from tierwise.errors import SchemeError
 from tierwise.scheme import (
     BandsDimension,
+    ClusterSettings,
     Component,
     Cut,
     Discount,
@@ -21,6 +22,7 @@ from tierwise.scheme import (
     Label,
     MappingDimension,
     ModelDimension,
+    ModelSettings,
     Playbook,
     Playbooks,
     PoolRules,
@@ -213,6 +215,7 @@ def test_default_scheme_is_sound_and_covers_the_product_dimensions() -> None:
         "industry",
         "age_band",
         "churn_risk",
+        "behaviour_cluster",
         "priority",
     ]
     assert load_scheme(dump_scheme(scheme)) == scheme
@@ -306,6 +309,8 @@ def test_every_scheme_key_is_documented() -> None:
         PoolRules,
         WinBack,
         Discount,
+        ModelSettings,
+        ClusterSettings,
     ]
     missing = {
         f"{m.__name__}.{f}"

@@ -85,7 +85,11 @@ def _ranks(t: ir.Table, specs: set[tuple[str, bool]]) -> dict[str, ir.Value]:
 
 
 def _with_ranks(
-    features: ir.Table, specs: set[tuple[str, bool]], attributes: ir.Table | None
+    features: ir.Table,
+    specs: set[tuple[str, bool]],
+    attributes: ir.Table | None,
+    *,
+    materialised: bool = False,
 ) -> ir.Table:
     """The features, materialised, with every rank and non-null count as plain columns.
 
@@ -98,7 +102,9 @@ def _with_ranks(
     """
     kept = [] if attributes is None else [c for c in attributes.columns if c != "customer_pk"]
     kept = [c for c in kept if c in features.columns]
-    base = features.drop(*kept).cache() if kept else features.cache()
+    base = features.drop(*kept) if kept else features
+    if not materialised:
+        base = base.cache()
     wanted = sorted({f for f, _ in specs})
     parts: list[ir.Table] = []
     if specs:
@@ -364,13 +370,20 @@ class _Compiler:
 
 
 def compile_scheme(
-    scheme: Scheme, features: ir.Table, execute: Executor, *, attributes: ir.Table | None = None
+    scheme: Scheme,
+    features: ir.Table,
+    execute: Executor,
+    *,
+    attributes: ir.Table | None = None,
+    materialised: bool = False,
 ) -> Compiled:
     """The feature table with ``<dim>__label`` (and ``__score``, ``__down``) columns.
 
     ``execute`` runs a small Ibis query (natural-breaks histograms) on the same engine.
     ``attributes`` (``customer_pk`` and columns the features carry unchanged, e.g. the
     customers table) lets those columns be joined back instead of materialised.
+    ``materialised``: the features (but for ``attributes``) are already a materialised table,
+    or cheap expressions over one (the model stage's outputs), and are not written again.
     """
     compiler = _Compiler(scheme, execute)
     specs = _rank_specs(scheme)
@@ -382,7 +395,7 @@ def compile_scheme(
         )
     # one materialised table holds the features and every rank: the label expressions that
     # follow are plain scalar code over its columns (no window is repeated inside them)
-    t = _with_ranks(features, specs, attributes)
+    t = _with_ranks(features, specs, attributes, materialised=materialised)
     names = list(scheme.dimensions)
     stage: dict[str, ir.Value] = {}
     for name in names:

@@ -195,9 +195,18 @@ def _source_note(source: str, lang: str) -> str:
 
 
 def explain_row(
-    scheme: Scheme, row: dict[str, Any], labels: dict[str, dict[str, Any]], *, lang: str = "en"
+    scheme: Scheme,
+    row: dict[str, Any],
+    labels: dict[str, dict[str, Any]],
+    *,
+    lang: str = "en",
+    notes: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """dimension -> {label, text, score, source, since, reason} for one customer."""
+    """dimension -> {label, text, score, source, since, reason} for one customer.
+
+    ``notes``: words to add to a dimension's reason (what the models say: churn reasons, the
+    cluster's description).
+    """
     out: dict[str, dict[str, Any]] = {}
     for name, dim in scheme.dimensions.items():
         stored = labels.get(name)
@@ -207,6 +216,9 @@ def explain_row(
         score = stored.get("score")
         text = label_text(dim, key, lang)
         reason = _reason(name, dim, row, key, score, lang, scheme.currency, labels)
+        extra = (notes or {}).get(name)
+        if extra and key != INSUFFICIENT:
+            reason = f"{reason}{_sep(lang)}{extra}" if reason else extra
         note = _source_note(str(stored.get("source", "")), lang)
         since = stored.get("since")
         out[name] = {

@@ -27,6 +27,10 @@ class RunResult:
     outcome: Outcome
     cuts: dict[str, list[float]]
     timings: dict[str, float] = field(default_factory=dict)
+    #: the scheme as it ran: dimensions whose model outputs were unavailable use their fallback
+    scheme: Scheme | None = None
+    #: the model stage's report: each model's fit (state, or why not) and the fallbacks used
+    models: dict[str, Any] = field(default_factory=dict)
     _hash: str | None = field(default=None, repr=False)
 
     @property
@@ -82,20 +86,49 @@ def _internal(column: str) -> bool:
 
 
 def run(
-    analytics: Analytics, scheme: Scheme, *, as_of: date, prior: Prior | None = None
+    analytics: Analytics,
+    scheme: Scheme,
+    *,
+    as_of: date,
+    prior: Prior | None = None,
+    previous_models: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Classify every customer on ``analytics`` as of ``as_of`` with ``scheme``."""
+    """Classify every customer on ``analytics`` as of ``as_of`` with ``scheme``.
+
+    ``previous_models``: the model report of the run before (cluster identities follow it).
+    """
+    from tierwise.models._stage import enrich, needed_outputs
+
     timings: dict[str, float] = {}
     started = time.monotonic()
     features = build_features(analytics.tables, as_of)
     customers = analytics.tables["customers"]
+    attributes = customers.select("customer_pk", *ATTRIBUTES)
+
+    def execute(e: ir.Table) -> pl.DataFrame:
+        return _execute(analytics, e)
+
+    materialised = False
+    report: dict[str, Any] = {}
+    if needed_outputs(scheme):
+        # the models read the features several times (their statistics, the scoring pairs):
+        # materialised once, without the customers' own text columns, which are joined back
+        base = features.drop(*ATTRIBUTES).cache()
+        timings["features"] = time.monotonic() - started
+        mark = time.monotonic()
+        enriched = enrich(base, execute, scheme, as_of=as_of, previous=previous_models)
+        features = enriched.table.left_join(attributes, "customer_pk").select(
+            enriched.table, *[attributes[c] for c in ATTRIBUTES]
+        )
+        scheme, report, materialised = enriched.scheme, enriched.report(), True
+        timings["models"] = time.monotonic() - mark
+    mark = time.monotonic()
     compiled: Compiled = compile_scheme(
-        scheme,
-        features,
-        lambda e: _execute(analytics, e),
-        attributes=customers.select("customer_pk", *ATTRIBUTES),
+        scheme, features, execute, attributes=attributes, materialised=materialised
     )
-    timings["features"] = time.monotonic() - started
+    timings["features" if not materialised else "ranks"] = time.monotonic() - (
+        started if not materialised else mark
+    )
     mark = time.monotonic()
     table = compiled.table
     frame = _execute(analytics, table.drop(*[c for c in table.columns if _internal(c)]))
@@ -113,6 +146,8 @@ def run(
         outcome=outcome,
         cuts=compiled.cuts,
         timings={k: round(v, 4) for k, v in timings.items()},
+        scheme=scheme,
+        models=report,
     )
 
 
@@ -131,7 +166,23 @@ def summary(result: RunResult) -> dict[str, Any]:
         "dimensions": result.dimension_counts(),
         "hash": result.result_hash(),
         "timings": result.timings,
+        **({"models": model_summary(result.models)} if result.models else {}),
     }
 
 
-__all__ = ["RunResult", "raw_columns", "run", "summary"]
+def model_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The models part of a summary: fitted or not (and why), parameters, fallbacks used."""
+    out: dict[str, Any] = {}
+    for name, status in report.get("models", {}).items():
+        state = status.get("state") or {}
+        out[name] = {
+            "fitted": status["fitted"],
+            "reason": status.get("reason"),
+            **({"params": state["params"]} if "params" in state else {}),
+            **({"loglik": state["loglik"]} if "loglik" in state else {}),
+            **({k: state[k] for k in ("k", "descriptions") if k in state}),
+        }
+    return {"fitted": out, "fallbacks": report.get("fallbacks", {})}
+
+
+__all__ = ["RunResult", "model_summary", "raw_columns", "run", "summary"]

@@ -13,9 +13,11 @@ import sqlalchemy as sa
 from tierwise.classify import _store
 from tierwise.classify._explain import explain_row
 from tierwise.classify._post import Prior
-from tierwise.classify._run import RunResult, run
+from tierwise.classify._run import RunResult, model_summary, run
 from tierwise.engine import Analytics, connect
 from tierwise.errors import NotFoundError
+from tierwise.models._explain import model_facts, model_notes
+from tierwise.models._stage import apply_fallbacks
 from tierwise.scheme._model import Scheme, _Ordered
 from tierwise.settings import Settings
 from tierwise.store.tables import customers, labels, utcnow
@@ -82,11 +84,14 @@ def _classify(
         snapshot_id, job_id = _store.begin_snapshot(
             conn, as_of=as_of, version=version, engine=analytics.engine, actor=actor
         )
+    previous = _store.latest_models(settings.data_dir, store)
     try:
-        result = run(analytics, version.scheme, as_of=as_of, prior=prior)
+        result = run(analytics, version.scheme, as_of=as_of, prior=prior, previous_models=previous)
         result.timings["sync"] = round(sync_seconds, 4)
         folder = _store.snapshot_dir(settings.data_dir, snapshot_id)
         folder.mkdir(parents=True, exist_ok=True)
+        if result.models:
+            _store.write_models(folder, result.models)
         # sorted by customer_pk in small row groups: the 360 page reads one customer's row
         # (min/max statistics prune the rest: 2 ms instead of 21 ms at 1M customers)
         result.features.write_parquet(folder / "features.parquet", row_group_size=16_384)
@@ -126,6 +131,7 @@ def _classify(
         "changes": result.outcome.changes.height,
         "pending_approvals": result.outcome.new_pending.height,
         "timings": result.timings,
+        **({"models": model_summary(result.models)} if result.models else {}),
     }
 
 
@@ -248,7 +254,10 @@ def explain_customer(
         pk = _store.customer_pk(conn, customer_id=customer_id)
         snap = _store.latest_snapshot(conn)
         if as_of is None and snap is not None:
-            scheme = _store.scheme_for_snapshot(conn, snapshot=snap)
+            models = _store.read_models(_store.snapshot_dir(settings.data_dir, snap.id))
+            scheme = apply_fallbacks(
+                _store.scheme_for_snapshot(conn, snapshot=snap), models.get("fallbacks", {})
+            )
             stored = _store.snapshot_labels(conn, snapshot_id=snap.id, customer_pk=pk)
             path = _store.snapshot_dir(settings.data_dir, snap.id) / "features.parquet"
             if not path.exists():
@@ -262,30 +271,59 @@ def explain_customer(
                     f'Customer "{customer_id}" was not in snapshot {snap.id} '
                     f"(as of {snap.as_of}); run `tierwise classify`."
                 )
-            return {
+            facts = row.row(0, named=True)
+            found: dict[str, Any] = {
                 "customer_id": customer_id,
                 "as_of": snap.as_of.isoformat(),
                 "snapshot_id": snap.id,
                 "scheme_version": snap.scheme_version,
-                "dimensions": explain_row(scheme, row.row(0, named=True), stored, lang=lang),
+                "dimensions": explain_row(
+                    scheme,
+                    facts,
+                    stored,
+                    lang=lang,
+                    notes=model_notes(scheme, facts, models, lang=lang),
+                ),
+                **model_facts(facts, models, lang=lang, currency=scheme.currency),
             }
-        version = _store.current_scheme(conn)
-        prior = _store.load_prior(conn, as_of=as_of or _today())
+        else:
+            found = {}
+            version = _store.current_scheme(conn)
+            prior = _store.load_prior(conn, as_of=as_of or _today())
+    if found:
+        if "models" in found:  # outside the store's transaction: it reads the engine's copy
+            found["models"] |= _recommendations(settings, store, customer_id, lang)
+        return found
     day = as_of or _today()
+    previous = _store.latest_models(settings.data_dir, store)
     with connect(settings, store, engine=engine) as analytics:
-        result = run(analytics, version.scheme, as_of=day, prior=prior)
+        result = run(analytics, version.scheme, as_of=day, prior=prior, previous_models=previous)
     row = result.features.filter(pl.col("customer_pk") == pk)
     if row.height == 0:
         raise NotFoundError(f'Customer "{customer_id}" did not exist yet on {day}.')
     mine = result.labels.filter(pl.col("customer_pk") == pk)
     stored = {r["dimension"]: r for r in mine.to_dicts()}
+    facts = row.row(0, named=True)
+    ran = result.scheme or version.scheme
     return {
         "customer_id": customer_id,
         "as_of": day.isoformat(),
         "snapshot_id": None,
         "scheme_version": version.version,
-        "dimensions": explain_row(version.scheme, row.row(0, named=True), stored, lang=lang),
+        "dimensions": explain_row(
+            ran, facts, stored, lang=lang, notes=model_notes(ran, facts, result.models, lang=lang)
+        ),
+        **model_facts(facts, result.models, lang=lang, currency=version.scheme.currency),
     }
+
+
+def _recommendations(
+    settings: Settings, store: sa.Engine, customer_id: str, lang: str
+) -> dict[str, Any]:
+    from tierwise.models._service import recommend_store
+
+    picks = recommend_store(settings, store, customer_id=customer_id, top=3, lang=lang)
+    return {"recommendations": picks["recommendations"], "recommendations_note": picks["note"]}
 
 
 def customer_history(store: sa.Engine, *, customer_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the new one, never a mix; a killed run leaves a ``running`` row behind that the 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -163,6 +164,32 @@ def load_prior(conn: sa.Connection, *, as_of: date) -> Prior:
 
 def snapshot_dir(data_dir: Path, snapshot_id: int) -> Path:
     return data_dir / "snapshots" / str(snapshot_id)
+
+
+MODELS_FILE = "models.json"
+
+
+def write_models(folder: Path, report: dict[str, Any]) -> Path:
+    """The model stage's report (fitted parameters, cluster centres, fallbacks) of a snapshot."""
+    path = folder / MODELS_FILE
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), "utf-8")
+    return path
+
+
+def read_models(folder: Path) -> dict[str, Any]:
+    """The report ``write_models`` wrote; empty for a snapshot that used no model."""
+    path = folder / MODELS_FILE
+    if not path.exists():
+        return {}
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def latest_models(data_dir: Path, store: sa.Engine) -> dict[str, Any]:
+    """The model report of the latest published snapshot (cluster identities follow it)."""
+    with store.connect() as conn:
+        snap = latest_snapshot(conn)
+    return {} if snap is None else read_models(snapshot_dir(data_dir, snap.id))
 
 
 def fail_abandoned(conn: sa.Connection) -> int:
@@ -325,11 +352,14 @@ __all__ = [
     "customer_pk",
     "fail_abandoned",
     "history",
+    "latest_models",
     "latest_snapshot",
     "load_prior",
     "publish_scheme",
     "publish_snapshot",
+    "read_models",
     "scheme_for_snapshot",
     "snapshot_dir",
     "snapshot_labels",
+    "write_models",
 ]

@@ -100,6 +100,22 @@ FEATURES: Final[dict[str, tuple[str, str, Unit]]] = {
     ),
 }
 
+#: outputs of the models (``tierwise.models``), computed after the features when a scheme
+#: reads them; NULL where the customer has no purchase or the model could not be fitted
+MODEL_FEATURES: Final[dict[str, tuple[str, str, Unit]]] = {
+    "p_alive": ("存活概率（BG/NBD）", "probability alive (BG/NBD)", "ratio"),
+    "expected_purchases": (
+        "预计购买次数（模型期内）",
+        "expected purchases (model horizon)",
+        "number",
+    ),
+    "expected_spend": ("预计客单价（Gamma-Gamma）", "expected spend per order (Gamma-Gamma)", "money"),
+    "clv": ("客户终身价值（折现）", "customer lifetime value (discounted)", "money"),
+    "churn_score": ("流失风险分（0-100）", "churn risk score (0-100)", "score"),
+    "behaviour_cluster": ("行为分群", "behaviour cluster", "text"),
+}
+FEATURES.update(MODEL_FEATURES)
+
 
 def feature_name(name: str, lang: str) -> str:
     entry = FEATURES.get(name)
@@ -108,4 +124,4 @@ def feature_name(name: str, lang: str) -> str:
     return entry[0] if lang == "zh" else entry[1]
 
 
-__all__ = ["FEATURES", "feature_name"]
+__all__ = ["FEATURES", "MODEL_FEATURES", "feature_name"]

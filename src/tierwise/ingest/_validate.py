@@ -162,6 +162,14 @@ def _derive(
         ):
             if name not in df.columns:
                 df = df.with_columns(_null(name, spec.field(name), n))
+        if "order_id" not in df.columns:
+            # exports of transactions without an order number (CDNOW, many POS systems):
+            # a customer's lines at the same moment are one order
+            df = df.with_columns(
+                (pl.col("customer_id") + "@" + pl.col("ordered_at").cast(pl.String)).alias(
+                    "order_id"
+                )
+            )
         df = df.with_columns(
             pl.coalesce(pl.col("amount"), pl.col("unit_price") * pl.col("quantity")).alias("amount")
         )

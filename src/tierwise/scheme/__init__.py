@@ -14,6 +14,7 @@ from tierwise.scheme._jenks import jenks_breaks
 from tierwise.scheme._model import (
     INSUFFICIENT,
     BandsDimension,
+    ClusterSettings,
     Component,
     Cut,
     GridDimension,
@@ -21,6 +22,7 @@ from tierwise.scheme._model import (
     Label,
     MappingDimension,
     ModelDimension,
+    ModelSettings,
     RFMDimension,
     Rule,
     RulesDimension,
@@ -34,6 +36,7 @@ from tierwise.scheme._validate import check_scheme, load_checked, validate_schem
 __all__ = [
     "INSUFFICIENT",
     "BandsDimension",
+    "ClusterSettings",
     "Component",
     "Cut",
     "Discount",
@@ -43,6 +46,7 @@ __all__ = [
     "Label",
     "MappingDimension",
     "ModelDimension",
+    "ModelSettings",
     "Playbook",
     "Playbooks",
     "PoolRules",

@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from tierwise.errors import SchemeError
-from tierwise.scheme._model import Scheme
+from tierwise.scheme._model import AT, Scheme
 
 MAX_DOCUMENT = 1_000_000
 METHODS = ("score", "bands", "rfm", "rules", "mapping", "grid", "model")
@@ -48,7 +48,10 @@ def _messages(error: ValidationError) -> list[str]:
                 if isinstance(e.get("input"), dict)
                 else msg
             )
-        lines.append(f"Scheme error at {_where(tuple(e['loc']))}: {msg}.")
+        where = _where(tuple(e["loc"]))
+        if not e["loc"] and msg.startswith(AT) and ": " in msg:
+            where, msg = msg.removeprefix(AT).split(": ", 1)
+        lines.append(f"Scheme error at {where}: {msg}.")
     return lines
 
 

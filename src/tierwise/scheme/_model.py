@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 INSUFFICIENT = "insufficient"
+#: a whole-scheme check names the YAML path it is about as ``AT + path + ": " + message``
+AT = "@"
 
 
 class _Model(BaseModel):
@@ -121,6 +123,11 @@ class _Dimension(_Model):
     insufficient: str | None = None
     insufficient_label: Text = Text(zh="数据不足", en="Insufficient data")
     description: Text | None = None
+    #: the method used instead when a model output this dimension reads (``p_alive``, ``clv``,
+    #: ``churn_score``, ``behaviour_cluster``…) is unavailable: a dimension definition (method
+    #: and its keys) that inherits title, labels and the insufficient-data rule unless it
+    #: sets them; its labels must be the same keys
+    fallback: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _unique_labels(self) -> _Dimension:
@@ -131,6 +138,38 @@ class _Dimension(_Model):
         if INSUFFICIENT in keys:
             raise ValueError(f'"{INSUFFICIENT}" is reserved for insufficient data')
         return self
+
+    def fallback_dimension(self) -> _Dimension | None:
+        """The dimension used when a model output it reads is unavailable (None: no fallback)."""
+        if self.fallback is None:
+            return None
+        from pydantic import TypeAdapter, ValidationError
+
+        inherited = self.model_dump(
+            mode="json",
+            include={"title", "labels", "insufficient", "insufficient_label", "description"},
+            exclude_none=True,
+        )
+        data = inherited | self.fallback
+        if "fallback" in self.fallback:
+            raise ValueError("fallback: a fallback cannot have a fallback of its own")
+        try:
+            adapter: TypeAdapter[_Dimension] = TypeAdapter(Dimension)  # type: ignore[arg-type]
+            dim = adapter.validate_python(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}"
+                for p in first["loc"][1:]  # [0] is the method tag
+            )
+            msg = str(first["msg"]).removeprefix("Value error, ")
+            raise ValueError(f"fallback{where}: {msg}") from None
+        if sorted(dim.keys()) != sorted(self.keys()):
+            raise ValueError(
+                "fallback: its labels must be the same keys as the dimension's "
+                f"({', '.join(self.keys())})"
+            )
+        return dim
 
     def keys(self) -> list[str]:
         return [label.key for label in self.labels]
@@ -289,6 +328,49 @@ Dimension = Annotated[
 ]
 
 
+class ClusterSettings(_Model):
+    """Behaviour clusters: the features they are found on, how many, and the fitting sample."""
+
+    features: list[str] = Field(
+        default_factory=lambda: [
+            "recency_days",
+            "frequency",
+            "monetary_mean",
+            "revenue_365d",
+            "categories_bought",
+            "interactions_90d",
+            "tenure_days",
+        ],
+        min_length=2,
+    )
+    k_min: int = Field(3, ge=2, le=12)
+    k_max: int = Field(8, ge=2, le=12)
+    sample_size: int = Field(50_000, ge=100, le=1_000_000)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _range(self) -> ClusterSettings:
+        if self.k_max < self.k_min:
+            raise ValueError(f"k_max ({self.k_max}) must be at least k_min ({self.k_min})")
+        return self
+
+
+class ModelSettings(_Model):
+    """How the models behind ``p_alive``, ``expected_purchases``, ``clv`` and the clusters run.
+
+    Durations are in days; ``discount_rate`` is per year. Below ``min_customers`` buyers (or
+    ``min_repeat_buyers`` repeat buyers, for the spend model) a model is not fitted and the
+    dimensions that read it use their ``fallback``.
+    """
+
+    horizon_days: int = Field(90, ge=1, le=3650)
+    clv_horizon_days: int = Field(365, ge=30, le=3650)
+    discount_rate: float = Field(0.1, ge=0, lt=1)
+    min_customers: int = Field(200, ge=10)
+    min_repeat_buyers: int = Field(50, ge=5)
+    clusters: ClusterSettings = Field(default_factory=ClusterSettings)
+
+
 class Scheme(_Model):
     """A classification standard: what a published version holds."""
 
@@ -297,6 +379,7 @@ class Scheme(_Model):
     description: Text | None = None
     currency: str = "CNY"
     dimensions: dict[str, Dimension] = Field(min_length=1)
+    models: ModelSettings = Field(default_factory=ModelSettings)
     #: what each tier's customers get (tierwise.scheme._playbook); checked by check_scheme
     playbooks: Playbooks | None = None
 
@@ -309,6 +392,17 @@ class Scheme(_Model):
             if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", name):
                 raise ValueError(f"dimension name {name!r} must be lower_snake_case (a-z, 0-9, _)")
         return value
+
+    @model_validator(mode="after")
+    def _fallbacks_are_sound(self) -> Scheme:
+        # here, after every dimension passed its own checks: a fallback inherits the labels,
+        # and a broken label list should be reported once, where it is
+        for name, dim in self.dimensions.items():
+            try:
+                dim.fallback_dimension()
+            except ValueError as error:
+                raise ValueError(f"{AT}dimensions.{name}.{error}") from None
+        return self
 
     @model_validator(mode="after")
     def _grids_refer_to_dimensions(self) -> Scheme:
@@ -332,6 +426,7 @@ Scheme.model_rebuild()
 __all__ = [
     "INSUFFICIENT",
     "BandsDimension",
+    "ClusterSettings",
     "Component",
     "Cut",
     "Dimension",
@@ -340,6 +435,7 @@ __all__ = [
     "Label",
     "MappingDimension",
     "ModelDimension",
+    "ModelSettings",
     "RFMDimension",
     "Rule",
     "RulesDimension",

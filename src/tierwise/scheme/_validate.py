@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tierwise.errors import SchemeError
-from tierwise.features._catalog import FEATURES
+from tierwise.features._catalog import FEATURES, MODEL_FEATURES
 from tierwise.scheme._expr import ExpressionError, parse
 from tierwise.scheme._expr_engines import to_ibis
 from tierwise.scheme._io import load_scheme
@@ -15,6 +15,7 @@ from tierwise.scheme._model import (
     BandsDimension,
     GridDimension,
     MappingDimension,
+    ModelDimension,
     RFMDimension,
     RulesDimension,
     Scheme,
@@ -71,8 +72,7 @@ def check_scheme(scheme: Scheme) -> list[str]:
                 "condition (compare it, e.g. `... > 0`)."
             )
 
-    for name, dim in scheme.dimensions.items():
-        base = f"dimensions.{name}"
+    def dimension(name: str, dim: Any, base: str) -> None:
         if dim.insufficient:
             rule(dim.insufficient, f"{base}.insufficient")
         if isinstance(dim, ScoreDimension):
@@ -106,9 +106,53 @@ def check_scheme(scheme: Scheme) -> list[str]:
                             for col in cells
                             if col not in allowed
                         )
+
+    for name, dim in scheme.dimensions.items():
+        dimension(name, dim, f"dimensions.{name}")
+        fallback = dim.fallback_dimension()
+        if fallback is not None:
+            dimension(name, fallback, f"dimensions.{name}.fallback")
+    for i, feature in enumerate(scheme.models.clusters.features):
+        if feature in MODEL_FEATURES:
+            errors.append(
+                f"Scheme error at models.clusters.features[{i}]: {feature!r} is a model output; "
+                "clusters are found on the customers' own features."
+            )
+        elif err := _unknown(feature, f"models.clusters.features[{i}]"):
+            errors.append(err)
     if scheme.playbooks is not None:
         errors.extend(check_playbooks(scheme))
     return errors
+
+
+def _names_in(text: str) -> frozenset[str]:
+    try:
+        return parse(text).names()
+    except ExpressionError:  # reported, with its place, where the rule is compiled or checked
+        return frozenset()
+
+
+def referenced_features(dim: Any) -> set[str]:
+    """Every feature a dimension reads (its fallback aside)."""
+    names: set[str] = set()
+    if dim.insufficient:
+        names |= _names_in(dim.insufficient)
+    if isinstance(dim, ScoreDimension):
+        names |= {c.feature for c in dim.components}
+    elif isinstance(dim, BandsDimension | MappingDimension):
+        names.add(dim.feature)
+    elif isinstance(dim, RFMDimension):
+        names |= {dim.recency, dim.frequency, dim.monetary}
+    elif isinstance(dim, RulesDimension):
+        for r in dim.rules:
+            names |= _names_in(r.when)
+    elif isinstance(dim, ModelDimension):
+        names |= set(MODEL_INPUTS.get(dim.model, ()))
+    return names
+
+
+#: model methods of ``method: model`` dimensions → the model outputs they read
+MODEL_INPUTS: dict[str, tuple[str, ...]] = {"behaviour_clusters": ("behaviour_cluster",)}
 
 
 def load_checked(source: str | Path) -> Scheme:
@@ -135,4 +179,10 @@ def validate_scheme(source: str | Path) -> dict[str, Any]:
     }
 
 
-__all__ = ["check_scheme", "load_checked", "validate_scheme"]
+__all__ = [
+    "MODEL_INPUTS",
+    "check_scheme",
+    "load_checked",
+    "referenced_features",
+    "validate_scheme",
+]
