@@ -124,6 +124,21 @@ def test_customer_360_explains_every_label(login: Any, web_env: WebEnv) -> None:
     assert data["can_write"] is False
 
 
+def test_customer_360_shows_what_the_models_say(login: Any, web_env: WebEnv) -> None:
+    c = login("admin")
+    for cid in web_env.owned["rep1"]:
+        data = c.get(f"/api/v1/customers/{cid}", headers={"Accept-Language": "en"}).json()
+        if data["models"] and data["models"]["p_alive"] is not None:
+            break
+    m = data["models"]
+    assert m["fitted"]["bgnbd"] and 0 <= m["p_alive"] <= 1 and m["clv"] is not None
+    assert data["explanations"]["behaviour_cluster"]["reason"].endswith(m["cluster"]["description"])
+    page = c.get(f"/customers/{cid}", headers={"Accept-Language": "zh-CN"}).text
+    assert 'id="models"' in page and "存活概率" in page
+    en = c.get(f"/customers/{cid}", headers={"Accept-Language": "en"}).text
+    assert "Probability still active" in en and m["cluster"]["description"] in en
+
+
 def test_override_and_owner_forms_work_from_the_360_page(login: Any, web_env: WebEnv) -> None:
     boss = login("boss")
     cid = web_env.owned["rep2"][3]

@@ -369,7 +369,24 @@ def _explanations(
     rows = pl.scan_parquet(path).filter(pl.col("customer_pk") == pk).collect()
     if rows.height == 0:
         return {}
-    return explain_row(pub.scheme, rows.row(0, named=True), stored, lang=lang)
+    from tierwise.models._explain import model_facts, model_notes
+    from tierwise.models._stage import apply_fallbacks
+
+    report = _store.read_models(path.parent)
+    scheme = apply_fallbacks(pub.scheme, report.get("fallbacks", {}))
+    row = rows.row(0, named=True)
+    out = explain_row(
+        scheme, row, stored, lang=lang, notes=model_notes(scheme, row, report, lang=lang)
+    )
+    facts = model_facts(row, report, lang=lang, currency=scheme.currency)
+    if facts:
+        out[MODELS_KEY] = facts["models"]
+    return out
+
+
+#: where ``_explanations`` puts what the models say about the customer (not a dimension name:
+#: dimension names are lower_snake_case without a leading underscore)
+MODELS_KEY = "_models"
 
 
 def customer_360(
@@ -424,11 +441,13 @@ def customer_360(
             pending_changes.c.customer_pk == pk, pending_changes.c.state == "pending"
         )
     ).mappings()
+    explanations = {} if pub is None else _explanations(conn, pub, pk, data_dir, lang)
     return {
         "customer": profile,
         "snapshot": None if pub is None else pub.info(),
         "labels": _labels_for(conn, pub, [pk], lang)[pk],
-        "explanations": {} if pub is None else _explanations(conn, pub, pk, data_dir, lang),
+        "explanations": explanations,
+        "models": explanations.pop(MODELS_KEY, None),
         "timeline": timeline,
         "overrides": [audit.jsonable(dict(o)) for o in overrides],
         "pending": [audit.jsonable(dict(p)) for p in pending],
