@@ -142,29 +142,34 @@ def rfm_summary(
     cols: dict[str, Any] = {
         customer_id: per.cid,
         "frequency": frequency,
-        "recency": (per["last"] - per["first"]).cast("float64") / unit,
-        "T": (cut_day - per["first"]).cast("float64") / unit,
+        # cast after dividing too: PostgreSQL would return NUMERIC for float / literal
+        "recency": ((per["last"] - per["first"]).cast("float64") / unit).cast("float64"),
+        "T": ((cut_day - per["first"]).cast("float64") / unit).cast("float64"),
     }
     if monetary_value:
         cols["monetary_value"] = ibis.ifelse(
             frequency > 0, per.repeat_value.fill_null(0.0) / frequency.cast("float64"), 0.0
-        )
+        ).cast("float64")
     out = per.select(**cols)
     if calibration_end is not None:
         hold = days.filter(days.day > cut_day)
         hold = hold.group_by("cid").aggregate(n=hold.count(), v=hold.value.sum())
         out = out.left_join(hold, out[customer_id] == hold.cid)
         n = out.n.fill_null(0).cast("int64")
-        extra: dict[str, Any] = {
-            "frequency_holdout": n,
-            "duration_holdout": ibis.literal((end_day - cut_day) / unit),
-        }
+        extra: dict[str, Any] = {"frequency_holdout": n}
         if monetary_value:
             extra["monetary_value_holdout"] = ibis.ifelse(
                 n > 0, out.v.fill_null(0.0) / n.cast("float64"), 0.0
-            )
+            ).cast("float64")
         out = out.select(*[out[c] for c in cols], **extra)
     result: pl.DataFrame = out.order_by(customer_id).to_polars()
+    if calibration_end is not None:
+        # a constant: added here (PostgreSQL returns a float literal as NUMERIC)
+        duration = pl.lit((end_day - cut_day) / unit, dtype=pl.Float64).alias("duration_holdout")
+        names = [*cols, "frequency_holdout", "duration_holdout"]
+        result = result.with_columns(duration).select(
+            names + (["monetary_value_holdout"] if monetary_value else [])
+        )
     return result
 
 
