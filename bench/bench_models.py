@@ -407,7 +407,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     per_million = 1_000_000 / max(sim_res["customers"], 1)
     goals = {
         "bgnbd_fit_cdnow_s": {"value": tw["cdnow"]["bgnbd_fit_compressed_s"], "goal": 0.05},
-        "score_1m_s": {"value": sim_res["score_s"] * per_million, "goal": 0.3},
+        # measured, not extrapolated: the 2F1 grid look-up pays off with size
+        "score_1m_s": {
+            "value": sim_res["score_s"] if sim_res["customers"] == 1_000_000 else None,
+            "goal": 0.3,
+        },
         "bgnbd_fit_vs_lifetimes": {
             "value": ratios.get("simulated.bgnbd.lifetimes"),
             "goal": 10.0,
@@ -432,7 +436,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"goal {key}: {value:.4g} (goal {'≥' if key.endswith('vs_lifetimes') else '≤'} {goal:g}) {'met' if met else 'NOT met'}"
         )
     if sim_res["customers"] != 1_000_000:
-        notes.append(f"score_1m_s is the {sim_res['customers']:,}-customer time scaled to 1M")
+        notes.append(
+            f"goal score_1m_s: not measured ({sim_res['customers']:,} customers; "
+            f"{sim_res['score_s'] * per_million:.2f} s scaled linearly, an upper bound)"
+        )
     return {
         "ok": ok,
         "goal": goals,
