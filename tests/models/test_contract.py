@@ -10,6 +10,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tierwise.errors import DataError, TierwiseError
 from tierwise.models import (
@@ -261,3 +263,26 @@ def test_clv_sums_discounted_steps(cdnow_summary: pl.DataFrame) -> None:
     # Pareto/NBD works as the transaction model too
     pn = ParetoNBD().fit(compress(cdnow_summary))
     assert np.all(clv(pn, gg, x, tx, T, m, horizon=52, discount_rate=0.01) > 0)
+
+
+positive = st.floats(min_value=1e-3, max_value=1e3, allow_nan=False)
+
+
+@given(r=positive, alpha=positive, a=positive, b=positive, penalizer=st.floats(0, 10))
+def test_to_dict_round_trip_is_lossless(
+    r: float, alpha: float, a: float, b: float, penalizer: float
+) -> None:
+    state = {
+        "model": "BetaGeo",
+        "version": 1,
+        "hyperparameters": {"penalizer": penalizer, "tol": 1e-12, "max_iter": 1000},
+        "params": {"r": r, "alpha": alpha, "a": a, "b": b},
+        "se": {"r": None, "alpha": 0.1, "a": None, "b": 1.0},
+        "loglik": -1.5,
+        "n_customers": 10,
+        "converged": True,
+        "time_unit": "D",
+    }
+    model = BetaGeo.from_dict(json.loads(json.dumps(state)))
+    assert model.to_dict() == state
+    assert BetaGeo.from_dict(model.to_dict()).to_dict() == state
