@@ -128,13 +128,6 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], lang: str
 # --- tasks ----------------------------------------------------------------------------------
 
 
-@tasks_app.callback(invoke_without_command=True)
-def tasks_main(ctx: typer.Context) -> None:
-    """Without a subcommand: `tierwise tasks list`."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(tasks_list)
-
-
 @tasks_app.command("list")
 def tasks_list(
     user: UserOpt = None,
@@ -257,13 +250,6 @@ def schedule(
 # --- pool -----------------------------------------------------------------------------------
 
 
-@pool_app.callback(invoke_without_command=True)
-def pool_main(ctx: typer.Context) -> None:
-    """Without a subcommand: `tierwise pool list`."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(pool_list)
-
-
 @pool_app.command("list")
 def pool_list(
     limit: int = 100,
@@ -358,13 +344,6 @@ def pool_caps(
 
 
 # --- complaints -----------------------------------------------------------------------------
-
-
-@complaints_app.callback(invoke_without_command=True)
-def complaints_main(ctx: typer.Context) -> None:
-    """Without a subcommand: `tierwise complaints list`."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(complaints_list)
 
 
 @complaints_app.command("list")
@@ -469,6 +448,22 @@ def webhooks_test(
         return
     error = attempt.error_zh if language == "zh" else attempt.error
     raise DataError(f"{error} ({attempt.status_code or '-'}, {attempt.duration_ms} ms)")
+
+
+def _default_to(group: typer.Typer, command: Callable[..., None], name: str) -> None:
+    """``tierwise <group>`` without a subcommand runs ``<group> list``."""
+
+    def main(ctx: typer.Context) -> None:
+        if ctx.invoked_subcommand is None:
+            ctx.invoke(command)
+
+    main.__doc__ = f"Without a subcommand: `tierwise {name} list`."
+    group.callback(invoke_without_command=True)(main)
+
+
+_default_to(tasks_app, tasks_list, "tasks")
+_default_to(pool_app, pool_list, "pool")
+_default_to(complaints_app, complaints_list, "complaints")
 
 
 # --- care and export ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tierwise.access._principal import Principal
-from tierwise.act._outbox import enqueue_select
+from tierwise.act._outbox import enqueue_select, event_rows
 from tierwise.act._playbooks import ActiveBooks, active_playbooks
 from tierwise.act._sql import insert_ignore, inserted, json_object, naive_utc, text
 from tierwise.act._tasks import _visible, list_tasks
@@ -73,17 +73,14 @@ def raise_warnings(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
     events = enqueue_select(
         conn,
         kind="churn_warning",
-        select=sa.select(
-            (sa.literal(f"churn_warning:{books.snapshot_id}:") + text(lc.c.customer_pk)).label(
-                "event_key"
-            ),
-            json_object(
-                conn,
-                customer_id=customers.c.customer_id,
-                customer_name=sa.func.coalesce(customers.c.name, customers.c.customer_id),
-                summary_key="event.churn_warning",
-                occurred_at=now.isoformat(),
-            ).label("payload"),
+        select=event_rows(
+            conn,
+            key=sa.literal(f"churn_warning:{books.snapshot_id}:") + text(lc.c.customer_pk),
+            summary_key="event.churn_warning",
+            now=now,
+            dimension=wb.dimension,
+            old=sa.func.coalesce(lc.c.old_label, "-"),
+            new=lc.c.new_label,
         ).where(*_entered(books)),
         now=now,
     )

@@ -17,13 +17,18 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from tierwise.access._principal import Principal
-from tierwise.act._sql import insert_ignore, inserted, naive_utc
+from tierwise.act._sql import insert_ignore, inserted, json_object, naive_utc
 from tierwise.act._text import MESSAGES, pick
 from tierwise.act._webhooks import FORMATS, KINDS, Attempt, Event, RetryPolicy, WebhookEndpoint
 from tierwise.act._webhooks import deliver as send_once
 from tierwise.errors import DataError, NotFoundError
 from tierwise.store import audit
-from tierwise.store.tables import webhook_attempts, webhook_deliveries, webhook_endpoints
+from tierwise.store.tables import (
+    customers,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+)
 
 #: a delivery being sent is leased for this long, so a second worker does not send it too
 LEASE: Final = timedelta(minutes=5)
@@ -186,6 +191,27 @@ def enqueue_select(conn: sa.Connection, *, kind: str, select: sa.Select[Any], no
     return made
 
 
+def event_rows(
+    conn: sa.Connection,
+    *,
+    key: sa.ColumnElement[str],
+    summary_key: str,
+    now: datetime,
+    **params: Any,
+) -> sa.Select[Any]:
+    """(event_key, payload) rows about customers for `enqueue_select`; add the ``where`` (and
+    the join to ``customers``) to choose them."""
+    payload = json_object(
+        conn,
+        customer_id=customers.c.customer_id,
+        customer_name=sa.func.coalesce(customers.c.name, customers.c.customer_id),
+        summary_key=summary_key,
+        occurred_at=naive_utc(now).isoformat(),
+        **params,
+    )
+    return sa.select(key.label("event_key"), payload.label("payload"))
+
+
 def _event(row: sa.RowMapping) -> Event:
     payload = dict(row["payload"] or {})
     # set-based producers put the message parameters at the top level of the payload
@@ -324,6 +350,7 @@ __all__ = [
     "delivery_log",
     "enqueue",
     "enqueue_select",
+    "event_rows",
     "list_endpoints",
     "remove_endpoint",
     "test_endpoint",

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 
 from tierwise.act._churn import raise_warnings
 from tierwise.act._complaints import escalate, track
-from tierwise.act._outbox import deliver_due, enqueue_select
+from tierwise.act._outbox import deliver_due, enqueue_select, event_rows
 from tierwise.act._playbooks import ActiveBooks, active_playbooks
 from tierwise.act._pool import recycle
-from tierwise.act._sql import day_text, json_object, naive_utc, text
+from tierwise.act._sql import day_text, naive_utc, text
 from tierwise.act._tasks import plan
 from tierwise.store.tables import customers, label_changes, tasks
 
@@ -34,20 +34,14 @@ def _tier_events(conn: sa.Connection, *, books: ActiveBooks, now: datetime) -> i
     return enqueue_select(
         conn,
         kind="tier_changed",
-        select=sa.select(
-            (sa.literal(f"tier_changed:{books.snapshot_id}:") + text(lc.c.customer_pk)).label(
-                "event_key"
-            ),
-            json_object(
-                conn,
-                customer_id=customers.c.customer_id,
-                customer_name=sa.func.coalesce(customers.c.name, customers.c.customer_id),
-                summary_key="event.tier_changed",
-                old=sa.func.coalesce(lc.c.old_label, "-"),
-                new=lc.c.new_label,
-                direction=lc.c.kind,
-                occurred_at=now.isoformat(),
-            ).label("payload"),
+        select=event_rows(
+            conn,
+            key=sa.literal(f"tier_changed:{books.snapshot_id}:") + text(lc.c.customer_pk),
+            summary_key="event.tier_changed",
+            now=now,
+            old=sa.func.coalesce(lc.c.old_label, "-"),
+            new=lc.c.new_label,
+            direction=lc.c.kind,
         ).where(
             lc.c.snapshot_id == books.snapshot_id,
             lc.c.dimension == books.dimension,
@@ -62,17 +56,13 @@ def _overdue_events(conn: sa.Connection, *, now: datetime) -> int:
     return enqueue_select(
         conn,
         kind="task_overdue",
-        select=sa.select(
-            (sa.literal("task_overdue:") + text(tasks.c.id)).label("event_key"),
-            json_object(
-                conn,
-                customer_id=customers.c.customer_id,
-                customer_name=sa.func.coalesce(customers.c.name, customers.c.customer_id),
-                summary_key="event.task_overdue",
-                due=day_text(conn, tasks.c.due_at),
-                task=tasks.c.id,
-                occurred_at=now.isoformat(),
-            ).label("payload"),
+        select=event_rows(
+            conn,
+            key=sa.literal("task_overdue:") + text(tasks.c.id),
+            summary_key="event.task_overdue",
+            now=now,
+            due=day_text(conn, tasks.c.due_at),
+            task=tasks.c.id,
         ).where(
             tasks.c.status == "open",
             tasks.c.kind.in_(("follow_up", "win_back")),

@@ -633,6 +633,17 @@ WEBHOOK_FORMATS: Final = ("json", "wecom", "dingtalk", "feishu")
 TASK_KEY_LENGTH: Final = 200
 
 
+def _customer_ref(*, index: bool = False) -> sa.Column[int]:
+    """``customer_pk``: act rows go with their customer (erasure, merges)."""
+    return sa.Column(
+        "customer_pk",
+        sa.BigInteger(),
+        sa.ForeignKey("customers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=index,
+    )
+
+
 def _user_fk(name: str = "user_id") -> sa.Column[int]:
     return sa.Column(name, sa.BigInteger(), sa.ForeignKey("users.id", ondelete="SET NULL"))
 
@@ -641,12 +652,7 @@ tasks = sa.Table(
     "tasks",
     metadata,
     _id(),
-    sa.Column(
-        "customer_pk",
-        sa.BigInteger(),
-        sa.ForeignKey("customers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _customer_ref(),
     # who should do it; NULL while the customer is in the pool
     _user_fk(),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -687,12 +693,7 @@ pool_events = sa.Table(
     "pool_events",
     metadata,
     _id(),
-    sa.Column(
-        "customer_pk",
-        sa.BigInteger(),
-        sa.ForeignKey("customers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _customer_ref(),
     sa.Column("kind", sa.String(16), nullable=False),
     # the rep concerned: the new owner (assigned, claimed), the old one (released, recycled),
     # the warned owner (warned)
@@ -733,13 +734,7 @@ complaint_sla = sa.Table(
         sa.ForeignKey("feedback.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    sa.Column(
-        "customer_pk",
-        sa.BigInteger(),
-        sa.ForeignKey("customers.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _customer_ref(index=True),
     sa.Column("tier", sa.String(64)),
     # 0 is the highest: the tier's rank in the playbook dimension, highest label first
     sa.Column("priority", sa.Integer(), nullable=False),
@@ -822,12 +817,7 @@ care_sends = sa.Table(
     "care_sends",
     metadata,
     _id(),
-    sa.Column(
-        "customer_pk",
-        sa.BigInteger(),
-        sa.ForeignKey("customers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _customer_ref(),
     sa.Column("event", sa.String(64), nullable=False),
     sa.Column("occasion", sa.Date(), nullable=False),
     sa.Column("channel", sa.String(16)),
