@@ -152,3 +152,17 @@ def test_explain_shows_what_the_models_say(store: Path) -> None:
     assert m["cluster"]["description"]
     assert out["dimensions"]["behaviour_cluster"]["reason"].endswith(m["cluster"]["description"])
     assert "recommendations" in m
+
+
+def test_a_tier_whose_playbook_allows_none_gets_no_recommendation(store: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(store / "tierwise.db") as db:
+        row = db.execute(
+            "SELECT c.customer_id FROM labels l JOIN customers c ON c.id = l.customer_pk "
+            "WHERE l.dimension = 'value_tier' AND l.label = 'D' "
+            "AND l.snapshot_id = (SELECT max(id) FROM snapshots) ORDER BY c.customer_id LIMIT 1"
+        ).fetchone()
+    out = _json(["recommend", row[0], "--lang", "en"], store)
+    assert out["tier"] == "D" and out["policy"] == "none"
+    assert out["recommendations"] == [] and "allows no recommendations" in out["note"]

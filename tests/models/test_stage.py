@@ -230,3 +230,28 @@ def test_explanations_carry_the_cluster_description_and_churn_reasons(result: An
     assert notes["behaviour_cluster"] == descriptions[row["behaviour_cluster"]]["en"]
     assert notes["churn_risk"].startswith("main reasons: ")
     assert not math.isnan(row["churn_score"])
+
+
+def test_every_engine_scores_the_models_as_duckdb_does(
+    make_analytics: Any, engine_name: str, tables: dict[str, Any], result: Any
+) -> None:
+    mine = run(make_analytics(tables), default_scheme(), as_of=AS_OF)
+    cols = ["customer_pk", "p_alive", "expected_purchases", "expected_spend", "clv", "churn_score"]
+    ref = result.features.select(cols).sort("customer_pk")
+    got = mine.features.select(cols).sort("customer_pk")
+    for col in cols[1:]:
+        np.testing.assert_allclose(
+            got.get_column(col).fill_null(-1.0).to_numpy(),
+            ref.get_column(col).fill_null(-1.0).to_numpy(),
+            rtol=1e-9,
+            atol=1e-6,
+            err_msg=f"{engine_name}: {col}",
+        )
+    assert (
+        mine.features.sort("customer_pk").get_column("behaviour_cluster").to_list()
+        == result.features.sort("customer_pk").get_column("behaviour_cluster").to_list()
+    )
+    assert mine.models["models"]["bgnbd"]["state"]["params"] == pytest.approx(
+        result.models["models"]["bgnbd"]["state"]["params"], rel=1e-9
+    )
+    assert mine.result_hash() == result.result_hash(), engine_name

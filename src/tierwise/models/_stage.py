@@ -164,8 +164,9 @@ def _fit_bgnbd(
     minimum = scheme.models.min_customers
     if n < minimum:
         return ModelStatus("bgnbd", False, words("skipped_small", n=n, min=minimum)), None
-    # T = 0 (first purchase on the as-of day) carries no information about the rates
-    stats = stats.filter(pl.col("T") > 0)
+    # T = 0 (first purchase on the as-of day) carries no information about the rates; sorted,
+    # because engines return groups in any order and the fit sums in row order
+    stats = stats.filter(pl.col("T") > 0).sort("frequency", "recency", "T")
     try:
         model = BetaGeo().fit(stats)
     except ModelFitError as error:
@@ -179,6 +180,14 @@ def _fit_gamma(
     repeat = t.filter((t.frequency > 0) & (t.monetary_value > 0))
     stats = execute(
         repeat.group_by(["frequency", "monetary_value"]).aggregate(n_customers=repeat.count())
+    )
+    # engines sum a customer's orders in different orders: the mean differs in its last bits,
+    # which would make the groups (and the fit) differ; one millionth of a unit does not matter
+    stats = (
+        stats.with_columns(pl.col("monetary_value").cast(pl.Float64).round(6))
+        .group_by("frequency", "monetary_value")
+        .agg(pl.col("n_customers").sum())
+        .sort("frequency", "monetary_value")
     )
     n = int(stats.get_column("n_customers").sum()) if stats.height else 0
     minimum = scheme.models.min_repeat_buyers
@@ -273,7 +282,7 @@ def _expected_spend_expr(t: ir.Table, params: dict[str, float]) -> ir.FloatingVa
     repeat = t.frequency > 0
     x = ibis.ifelse(repeat, t.frequency.cast("float64"), 1.0)
     m = ibis.ifelse(repeat, t.monetary_value.cast("float64"), t.monetary_mean.cast("float64"))
-    return ((gamma + x * m.fill_null(0.0)) * p / (x * p + (q - 1.0))).round(4)
+    return (gamma + x * m.fill_null(0.0)) * p / (x * p + (q - 1.0))
 
 
 def churn_score_expr(t: ir.Table) -> ir.FloatingValue:
@@ -301,7 +310,9 @@ def churn_score_expr(t: ir.Table) -> ir.FloatingValue:
         + w["negative"] * negative
         + w["falling_spend"] * falling
     )
-    return ibis.ifelse(t.purchase_days > 0, score.round(2), ibis.null("float64"))
+    # not rounded: engines round halves differently, and the same inputs must give the same
+    # value (and label) on every engine
+    return ibis.ifelse(t.purchase_days > 0, score, ibis.null("float64"))
 
 
 # -- the stage -----------------------------------------------------------------------------------
@@ -422,12 +433,15 @@ def enrich(
     if bg is not None and wanted & {"expected_purchases", "clv"}:
         factors = _purchase_factors(features, execute, bg, scheme)
         table = ibis.memtable(factors.to_arrow())
+        # engines register an in-memory table when a query that reads it executes; a cached
+        # (materialised) table that reads it is not such a query on PySpark: register it now
+        execute(table.limit(1))
         joined = t.left_join(table, [t.frequency == table.frequency, t["T"] == table["T"]]).select(
             t, table._k_horizon, table._k_clv
         )
-        t = joined.mutate(expected_purchases=(joined.p_alive * joined._k_horizon).round(6))
+        t = joined.mutate(expected_purchases=joined.p_alive * joined._k_horizon)
         if gg is not None:
-            t = t.mutate(clv=(t.p_alive * t._k_clv * t.expected_spend).round(2))
+            t = t.mutate(clv=t.p_alive * t._k_clv * t.expected_spend)
         t = t.drop("_k_horizon", "_k_clv")
     if bg is not None and "churn_score" in wanted:
         t = t.mutate(churn_score=churn_score_expr(t))
