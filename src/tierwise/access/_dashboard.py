@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from tierwise.access._principal import Principal, scope_clause
 from tierwise.access._published import Published, previous_snapshot_id, published
 from tierwise.classify._store import snapshot_dir
+from tierwise.evaluate._migration import NEW, migration
 from tierwise.scheme import ScoreDimension
 from tierwise.store.tables import customers, jobs, label_changes, labels, snapshots
 
 MONEY: Final = ("revenue_365d", "monetary_total", "gross_profit_total")
 RECENT_CHANGES: Final = 20
-NEW: Final = "__new__"  # the migration row of customers without a previous label
 _CACHE: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _CACHE_LOCK = Lock()
 _CACHE_SIZE: Final = 256
@@ -130,33 +130,14 @@ def _migration(
     before = previous_snapshot_id(conn, before=pub.snapshot_id)
     if before is None:
         return None
-    old = labels.alias("old")
-    new = labels.alias("new")
-    # a constant inlined, not bound: PostgreSQL matches GROUP BY expressions textually
-    previous = sa.func.coalesce(old.c.label, sa.literal_column(f"'{NEW}'"))
-    query = (
-        sa.select(previous, new.c.label, sa.func.count())
-        .select_from(
-            new.outerjoin(
-                old,
-                sa.and_(
-                    old.c.customer_pk == new.c.customer_pk,
-                    old.c.dimension == new.c.dimension,
-                    old.c.snapshot_id == before,
-                ),
-            )
-        )
-        .where(
-            new.c.snapshot_id == pub.snapshot_id,
-            new.c.dimension == dimension,
-            scope_clause(principal, new.c.customer_pk),
-        )
-        .group_by(previous, new.c.label)
+    m = migration(
+        conn,
+        from_snapshot=before,
+        to_snapshot=pub.snapshot_id,
+        dimension=dimension,
+        order=list(reversed(pub.labels_of(dimension))),
+        scope=lambda pk: scope_clause(principal, pk),
     )
-    cells = {(str(a), str(b)): int(cast(int, n)) for a, b, n in conn.execute(query)}
-    keys = list(reversed(pub.labels_of(dimension)))
-    keys += sorted({k for pair in cells for k in pair} - set(keys) - {NEW})
-    froms = [*keys, NEW] if any(a == NEW for a, _ in cells) else keys
     new_text = "新客户" if lang == "zh" else "New customers"
 
     def text(key: str) -> str:
@@ -166,10 +147,10 @@ def _migration(
         "dimension": dimension,
         "from_snapshot": before,
         "to_snapshot": pub.snapshot_id,
-        "labels": [{"key": k, "text": text(k)} for k in keys],
+        "labels": [{"key": k, "text": text(k)} for k in m["labels"]],
         # rows: the previous label (the last row, NEW, holds customers new since then)
-        "from_labels": [{"key": k, "text": text(k)} for k in froms],
-        "matrix": [[cells.get((a, b), 0) for b in keys] for a in froms],
+        "from_labels": [{"key": k, "text": text(k)} for k in m["from_labels"]],
+        "matrix": m["matrix"],
     }
 
 

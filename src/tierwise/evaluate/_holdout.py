@@ -1,0 +1,86 @@
+"""Holdout groups: a random, reproducible share of a tier that gets no proactive contact.
+
+The draw is an integer hash of (customer, tier, seed), the same arithmetic as the engine-neutral
+``_hash`` of the clustering sample, so the Ibis expression (any engine), the numpy function and
+the single-customer function agree bit for bit: act/ can skip holdout customers in SQL, the
+report can find them again in a features frame.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Final
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import numpy.typing as npt
+
+from tierwise.errors import DataError
+from tierwise.models._cluster import _hash
+
+BUCKETS: Final = 10_000  # shares are honoured to 0.01 %
+_P: Final = 2_147_483_629
+
+
+def holdout_seed(tier: str, seed: int | str = 0) -> int:
+    """One integer seed per (tier, seed); a scheme hash (hex text) may serve as the seed."""
+    base = int(seed[:12], 16) if isinstance(seed, str) else int(seed)
+    return (base + zlib.crc32(tier.encode())) % _P
+
+
+def _check(share: float) -> None:
+    if not 0.0 <= share <= 0.5:
+        raise DataError(
+            f"Holdout share {share!r} is outside 0..0.5; use e.g. 0.1 for a 10 % holdout."
+        )
+
+
+def _threshold(share: float) -> int:
+    _check(share)
+    return round(share * BUCKETS)
+
+
+def holdout_expr(
+    customer_pk: ir.IntegerValue, tier: str, share: float, seed: int | str = 0
+) -> ir.BooleanValue:
+    """True for the customers of ``tier`` held out (an Ibis expression, any engine)."""
+    h = _hash(customer_pk, holdout_seed(tier, seed))
+    return (h % BUCKETS) < ibis.literal(_threshold(share))
+
+
+def _hash_np(pk: npt.NDArray[np.int64], seed: int) -> npt.NDArray[np.int64]:
+    # the arithmetic of tierwise.models._cluster._hash, in int64 (no product exceeds 2^62)
+    s = (seed * 48_271 + 12_345) % _P
+    x = ((pk.astype(np.int64) % _P) + _P) % _P
+    h1 = (x * 1_103_515_245 + s) % _P
+    h2 = (h1 * h1 + 2_654_435_761 % _P) % _P
+    return np.asarray((h2 * 69_069 + h1) % _P, dtype=np.int64)
+
+
+def holdout_mask(
+    customer_pk: npt.ArrayLike, tier: str, share: float, seed: int | str = 0
+) -> npt.NDArray[np.bool_]:
+    """``holdout`` over an array of customer keys (vectorised).
+
+    >>> holdout_mask([1, 2, 3], "A", 0.0).tolist()
+    [False, False, False]
+    """
+    pk = np.asarray(customer_pk, dtype=np.int64)
+    h = _hash_np(pk, holdout_seed(tier, seed))
+    return np.asarray((h % BUCKETS) < _threshold(share), dtype=np.bool_)
+
+
+def holdout(customer_pk: int, tier: str, share: float, seed: int | str = 0) -> bool:
+    """Whether this customer of ``tier`` is in the holdout (gets no proactive contact).
+
+    Reproducible: the same customer, tier, share and seed always give the same answer, and a
+    larger share only adds customers to the holdout.
+
+    >>> holdout(42, "A", 0.5, seed=7) == holdout(42, "A", 0.5, seed=7)
+    True
+    """
+    return bool(holdout_mask([customer_pk], tier, share, seed)[0])
+
+
+__all__ = ["holdout", "holdout_expr", "holdout_mask", "holdout_seed"]
