@@ -162,7 +162,7 @@ def forecast(
 ) -> None:
     """Expected revenue of the next N days per tier (customers' models + open leads)."""
     from tierwise.cli_classify import _label, _published_scheme
-    from tierwise.models._service import forecast_store
+    from tierwise.models._forecast import forecast_store
 
     language = _lang(lang)
     zh = language == "zh"
