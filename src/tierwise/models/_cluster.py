@@ -36,6 +36,7 @@ from sklearn.mixture import GaussianMixture  # type: ignore[import-untyped, unus
 from tierwise.errors import DataError, TierwiseError
 from tierwise.features._catalog import FEATURES, feature_name
 from tierwise.models._base import ModelFitError, NotFittedError
+from tierwise.models._cluster_words import WORDS, describe
 
 Method = Literal["kmeans", "gmm"]
 Array = NDArray[np.float64]
@@ -62,44 +63,11 @@ MIN_PER_CLUSTER: Final = 5
 SELECT_ROWS: Final = 10_000
 #: silhouette is O(n²): scored on at most this many of those (10k took 2.5 s per k, 5k 0.3 s)
 SILHOUETTE_ROWS: Final = 5_000
-#: a centroid must be this far (in standard deviations) from the mean to be described by it
-DESCRIBE_MIN_Z: Final = 0.5
 #: added to every GMM variance (standardised units): counts are discrete, and without a floor
 #: the mixture spends components on single values (BIC chose 6 spikes for 4 blobs at 1e-4)
 GMM_VARIANCE_FLOOR: Final = 0.03
 #: feature used to order the keys of a first run (c1 = highest)
 ORDER_BY: Final = "monetary_total"
-
-#: feature -> ((中文 high, English high), (中文 low, English low))
-WORDS: Final[dict[str, tuple[tuple[str, str], tuple[str, str]]]] = {
-    "recency_days": (("久未购买", "long since last purchase"), ("近期活跃", "recently active")),
-    "frequency": (("高频复购", "frequent repeat buyers"), ("低频", "infrequent")),
-    "monetary_total": (("高消费", "high spend"), ("低消费", "low spend")),
-    "monetary_mean": (("客单价高", "large baskets"), ("客单价低", "small baskets")),
-    "monetary_value": (
-        ("复购金额高", "large repeat orders"),
-        ("复购金额低", "small repeat orders"),
-    ),
-    "orders_365d": (
-        ("近一年订单多", "many orders this year"),
-        ("近一年订单少", "few orders this year"),
-    ),
-    "revenue_365d": (
-        ("近一年消费高", "high spend this year"),
-        ("近一年消费低", "low spend this year"),
-    ),
-    "orders_90d": (("近90天订单多", "many recent orders"), ("近90天订单少", "few recent orders")),
-    "revenue_90d": (("近90天消费高", "high recent spend"), ("近90天消费低", "low recent spend")),
-    "interactions_90d": (("互动频繁", "highly engaged"), ("互动少", "little contact")),
-    "interactions_365d": (("互动频繁", "highly engaged"), ("互动少", "little contact")),
-    "categories_bought": (("跨品类购买", "buys across categories"), ("品类单一", "few categories")),
-    "refund_rate": (("退款多", "refunds often"), ("很少退款", "rarely refunds")),
-    "spend_trend": (("消费上升", "spend rising"), ("消费下降", "spend falling")),
-    "tenure_days": (("老客户", "long-standing"), ("新客户", "new customers")),
-    "complaints_total": (("投诉较多", "complains often"), ("很少投诉", "rarely complains")),
-    "referrals_made": (("乐于推荐", "refers others"), ("不推荐", "does not refer")),
-}
-_AVERAGE: Final = ("各项指标接近平均", "close to average on every measure")
 
 
 def _logged(name: str) -> bool:
@@ -274,7 +242,7 @@ class BehaviourClusters:
         keys = self.keys_
         self.sizes_ = {key: int(np.sum(labels == i)) for i, key in enumerate(keys)}
         self.descriptions_ = {
-            key: _describe(names, self.cluster_centers_[i]) for i, key in enumerate(keys)
+            key: describe(names, self.cluster_centers_[i]) for i, key in enumerate(keys)
         }
         return self
 
@@ -636,29 +604,6 @@ def _number(value: object) -> float | None:
     if isinstance(value, int | float):
         return float(value)
     raise TypeError(f"Feature values must be numbers or None (got {value!r}).")
-
-
-def _describe(names: Sequence[str], centroid: Array) -> dict[str, str]:
-    """The 2–3 most distinctive features of a centroid (largest |z|), in zh and en."""
-    order = sorted(range(len(names)), key=lambda j: (-abs(centroid[j]), j))
-    picked = [j for j in order[:3] if abs(centroid[j]) >= DESCRIBE_MIN_Z]
-    if not picked:
-        return {"zh": _AVERAGE[0], "en": _AVERAGE[1]}
-    zh: list[str] = []
-    en: list[str] = []
-    for j in picked:
-        name, high = names[j], bool(centroid[j] > 0)
-        if name in WORDS:
-            words = WORDS[name][0 if high else 1]
-        else:
-            words = (
-                f"{feature_name(name, 'zh')}{'偏高' if high else '偏低'}",
-                f"{'high' if high else 'low'} {feature_name(name, 'en')}",
-            )
-        if words[0] not in zh:
-            zh.append(words[0])
-            en.append(words[1])
-    return {"zh": "、".join(zh), "en": ", ".join(en)}
 
 
 __all__ = [
