@@ -1,28 +1,55 @@
 """Evaluate the tiering: per-tier metrics over time, migration, backtests, holdouts, cost to
-serve, drift and a self-contained report (ARCHITECTURE.md: ``evaluate/``)."""
+serve, drift and a self-contained report (ARCHITECTURE.md: ``evaluate/``).
+
+``holdout(customer_pk, tier, share, seed)`` (and ``holdout_expr`` for Ibis, ``holdout_mask``
+for arrays) is the one holdout assignment: act/ skips the customers it returns True for.
+"""
 
 from __future__ import annotations
 
 from tierwise.evaluate._backtest import Backtest, backtest, calibration_error, compare, outcomes
-from tierwise.evaluate._holdout import holdout, holdout_expr, holdout_mask, holdout_seed
+from tierwise.evaluate._cost import COSTS, HOURLY_RATE, cost_to_serve
+from tierwise.evaluate._drift import Thresholds, drift, psi
+from tierwise.evaluate._holdout import (
+    holdout,
+    holdout_expr,
+    holdout_mask,
+    holdout_seed,
+    holdout_uplift,
+)
 from tierwise.evaluate._metrics import pareto, performance, tier_metrics
 from tierwise.evaluate._migration import NEW, flow, migration, migration_customers
+from tierwise.evaluate._report import render_report, write_report
+from tierwise.evaluate._service import backtest_store, drift_store, migration_store, report_data
 
 __all__ = [
+    "COSTS",
+    "HOURLY_RATE",
     "NEW",
     "Backtest",
+    "Thresholds",
     "backtest",
+    "backtest_store",
     "calibration_error",
     "compare",
+    "cost_to_serve",
+    "drift",
+    "drift_store",
     "flow",
     "holdout",
     "holdout_expr",
     "holdout_mask",
     "holdout_seed",
+    "holdout_uplift",
     "migration",
     "migration_customers",
+    "migration_store",
     "outcomes",
     "pareto",
     "performance",
+    "psi",
+    "render_report",
+    "report_data",
     "tier_metrics",
+    "write_report",
 ]

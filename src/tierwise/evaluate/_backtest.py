@@ -209,7 +209,8 @@ def backtest(
         rows[k] | {"lift": None if mean_rev == 0 else rows[k]["revenue_per_customer"] / mean_rev}
         for k in order
     ]
-    rpc = [t["revenue_per_customer"] for t in tiers if t["tier"] is not None]
+    ranked = set(_order(used, dimension))  # the scheme's tiers, not `insufficient`
+    rpc = [t["revenue_per_customer"] for t in tiers if t["tier"] in ranked]
     history = (
         frame.filter(pl.col("purchase_days").fill_null(0) > 0)
         if "purchase_days" in frame.columns

@@ -9,12 +9,14 @@ report can find them again in a features frame.
 from __future__ import annotations
 
 import zlib
-from typing import Final
+from datetime import date
+from typing import Any, Final
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from tierwise.errors import DataError
 from tierwise.models._cluster import _hash
@@ -83,4 +85,66 @@ def holdout(customer_pk: int, tier: str, share: float, seed: int | str = 0) -> b
     return bool(holdout_mask([customer_pk], tier, share, seed)[0])
 
 
-__all__ = ["holdout", "holdout_expr", "holdout_mask", "holdout_seed"]
+def holdout_uplift(
+    tiers: pl.DataFrame,
+    features: pl.DataFrame,
+    *,
+    shares: dict[str, float],
+    since: date,
+    seed: int | str = 0,
+) -> list[dict[str, Any]]:
+    """Treated against held-out customers of each tier with a holdout share.
+
+    ``tiers``: ``customer_pk``, ``label`` when the playbook applied (an earlier snapshot);
+    ``features``: a later snapshot's features. Retention: bought after ``since``; revenue:
+    ``revenue_365d``. Uplift = treated − holdout (retention in points, revenue per customer).
+    """
+    feats = features.select(
+        pl.col("customer_pk").cast(pl.Int64),
+        (pl.col("last_order_day").cast(pl.Date) > pl.lit(since, dtype=pl.Date))
+        .fill_null(False)
+        .alias("bought"),
+        pl.col("revenue_365d").fill_null(0).cast(pl.Float64).alias("revenue"),
+    )
+    out: list[dict[str, Any]] = []
+    for tier, share in shares.items():  # one pass per tier with a holdout (a handful)
+        members = tiers.filter(pl.col("label") == tier).select(pl.col("customer_pk").cast(pl.Int64))
+        if members.height == 0 or share <= 0:
+            continue
+        mask = holdout_mask(members.get_column("customer_pk").to_numpy(), tier, share, seed)
+        frame = members.with_columns(pl.Series("holdout", mask)).join(
+            feats, on="customer_pk", how="left"
+        )
+        agg = {
+            bool(r["holdout"]): r
+            for r in frame.group_by("holdout")
+            .agg(
+                pl.len().alias("n"),
+                pl.col("bought").fill_null(False).mean().alias("retention"),
+                pl.col("revenue").fill_null(0).mean().alias("revenue"),
+            )
+            .to_dicts()
+        }
+        held, treated = agg.get(True), agg.get(False)
+        row: dict[str, Any] = {
+            "tier": tier,
+            "share": share,
+            "holdout": 0 if held is None else int(held["n"]),
+            "treated": 0 if treated is None else int(treated["n"]),
+            "retention_holdout": None if held is None else held["retention"],
+            "retention_treated": None if treated is None else treated["retention"],
+            "revenue_holdout": None if held is None else held["revenue"],
+            "revenue_treated": None if treated is None else treated["revenue"],
+        }
+        both = held is not None and treated is not None
+        row["retention_uplift"] = (
+            treated["retention"] - held["retention"] if both and held and treated else None
+        )
+        row["revenue_uplift"] = (
+            treated["revenue"] - held["revenue"] if both and held and treated else None
+        )
+        out.append(row)
+    return out
+
+
+__all__ = ["holdout", "holdout_expr", "holdout_mask", "holdout_seed", "holdout_uplift"]

@@ -1,0 +1,193 @@
+"""The evaluation of the store's data: what the CLI commands and the report call (one function
+each)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from tierwise.classify import _store
+from tierwise.engine import connect
+from tierwise.errors import NotFoundError
+from tierwise.evaluate._backtest import backtest, compare
+from tierwise.evaluate._cost import cost_to_serve
+from tierwise.evaluate._drift import Thresholds, drift
+from tierwise.evaluate._holdout import holdout_uplift
+from tierwise.evaluate._metrics import (
+    performance,
+    published_snapshots,
+    snapshot_features,
+    snapshot_tiers,
+)
+from tierwise.evaluate._migration import migration
+from tierwise.scheme._io import load_scheme
+from tierwise.scheme._model import Scheme
+from tierwise.settings import Settings
+from tierwise.store.tables import snapshots
+
+_NONE = "No published snapshot yet: run `tierwise classify` first. / 还没有已发布的快照：请先运行 `tierwise classify`。"
+
+
+def _order(scheme: Scheme, dimension: str) -> list[str]:
+    dim = scheme.dimensions.get(dimension)
+    return [] if dim is None else list(reversed(dim.keys()))
+
+
+def backtest_store(
+    settings: Settings,
+    store: sa.Engine,
+    *,
+    as_of: date,
+    horizon_days: int,
+    scheme: Path | None = None,
+    compare_with: Path | None = None,
+    dimension: str = "value_tier",
+) -> dict[str, Any]:
+    """Backtest the published scheme (or ``scheme``), optionally against ``compare_with``."""
+    with store.connect() as conn:
+        published = _store.current_scheme(conn).scheme
+    first = load_scheme(scheme) if scheme is not None else published
+    with connect(settings, store) as analytics:
+        if compare_with is not None:
+            return compare(
+                analytics, first, load_scheme(compare_with), as_of=as_of,
+                horizon_days=horizon_days, dimension=dimension,
+            )  # fmt: skip
+        bt = backtest(analytics, first, as_of=as_of, horizon_days=horizon_days, dimension=dimension)
+        return bt.to_dict()
+
+
+def _pair(conn: sa.Connection, from_id: int | None, to_id: int | None) -> tuple[int, int]:
+    snaps = published_snapshots(conn)
+    if len(snaps) < 2 and (from_id is None or to_id is None):
+        raise NotFoundError(
+            "Migration needs two published snapshots; classify again at a later date "
+            "(`tierwise classify --as-of DATE`). / 迁移需要两个已发布的快照：请以更晚的日期再分类一次。"
+        )
+    ids = [int(s.id) for s in snaps]
+    for value in (from_id, to_id):
+        if value is not None and value not in ids:
+            raise NotFoundError(
+                f"Snapshot {value} is not a published snapshot; use one of {ids}. / "
+                f"快照 {value} 不存在或未发布，可用：{ids}。"
+            )
+    return (from_id if from_id is not None else ids[-2], to_id if to_id is not None else ids[-1])
+
+
+def migration_store(
+    store: sa.Engine,
+    *,
+    from_snapshot: int | None = None,
+    to_snapshot: int | None = None,
+    dimension: str = "value_tier",
+) -> dict[str, Any]:
+    """The migration matrix between two published snapshots (default: the two latest)."""
+    with store.connect() as conn:
+        a, b = _pair(conn, from_snapshot, to_snapshot)
+        snap = conn.execute(sa.select(snapshots).where(snapshots.c.id == b)).one()
+        order = _order(_store.scheme_for_snapshot(conn, snapshot=snap), dimension)
+        return migration(conn, from_snapshot=a, to_snapshot=b, dimension=dimension, order=order)
+
+
+def _counts(tiers: pl.DataFrame) -> dict[str, int]:
+    return {str(k): int(n) for k, n in tiers.group_by("label").len().iter_rows()}
+
+
+def drift_store(
+    settings: Settings,
+    store: sa.Engine,
+    *,
+    dimension: str = "value_tier",
+    thresholds: Thresholds | None = None,
+) -> dict[str, Any]:
+    """Drift between the two latest published snapshots."""
+    with store.connect() as conn:
+        a, b = _pair(conn, None, None)
+        rows = {int(s.id): s for s in published_snapshots(conn)}
+        old_t = snapshot_tiers(conn, snapshot_id=a, dimension=dimension)
+        new_t = snapshot_tiers(conn, snapshot_id=b, dimension=dimension)
+        scheme = _store.scheme_for_snapshot(conn, snapshot=rows[a])
+    out = drift(
+        snapshot_features(settings.data_dir, a),
+        snapshot_features(settings.data_dir, b),
+        old_tiers=_counts(old_t),
+        new_tiers=_counts(new_t),
+        old_as_of=rows[a].as_of,
+        new_as_of=rows[b].as_of,
+        horizon_days=int(scheme.models.horizon_days),
+        thresholds=thresholds,
+    )
+    return {"from_snapshot": a, "to_snapshot": b, "dimension": dimension} | out
+
+
+def report_data(
+    settings: Settings,
+    store: sa.Engine,
+    *,
+    dimension: str = "value_tier",
+    backtest_as_of: date | None = None,
+    horizon_days: int = 180,
+) -> dict[str, Any]:
+    """Every number of the report: performance over time, migration, drift, cost to serve,
+    holdout uplift and (with ``backtest_as_of``) a backtest."""
+    with store.connect() as conn:
+        snaps = published_snapshots(conn)
+        if not snaps:
+            raise NotFoundError(_NONE)
+        latest = snaps[-1]
+        scheme = _store.scheme_for_snapshot(conn, snapshot=latest)
+        perf = performance(conn, data_dir=settings.data_dir, dimension=dimension)
+        tiers = snapshot_tiers(conn, snapshot_id=int(latest.id), dimension=dimension)
+        before = (
+            snapshot_tiers(conn, snapshot_id=int(snaps[-2].id), dimension=dimension)
+            if len(snaps) > 1
+            else None
+        )
+    order = _order(scheme, dimension)
+    out: dict[str, Any] = {
+        "dimension": dimension,
+        "title": scheme.dimensions[dimension].title.model_dump()
+        if dimension in scheme.dimensions
+        else {"zh": dimension, "en": dimension},
+        "labels": {k: _label_text(scheme, dimension, k) for k in order},
+        "snapshot": {"id": int(latest.id), "as_of": latest.as_of.isoformat()},
+        "performance": perf,
+        "migration": None,
+        "drift": None,
+        "holdout": [],
+    }
+    if len(snaps) > 1:
+        out["migration"] = migration_store(store, dimension=dimension)
+        out["drift"] = drift_store(settings, store, dimension=dimension)
+        books = scheme.playbooks
+        if books is not None and books.dimension == dimension and before is not None:
+            shares = {t: float(p.holdout_share) for t, p in books.tiers.items() if p.holdout_share}
+            feats = snapshot_features(
+                settings.data_dir, int(latest.id), ["last_order_day", "revenue_365d"]
+            )
+            out["holdout"] = holdout_uplift(before, feats, shares=shares, since=snaps[-2].as_of)
+    with connect(settings, store) as analytics:
+        out["cost"] = cost_to_serve(analytics, tiers, as_of=latest.as_of, order=order)
+        if backtest_as_of is not None:
+            out["backtest"] = backtest(
+                analytics,
+                scheme,
+                as_of=backtest_as_of,
+                horizon_days=horizon_days,
+                dimension=dimension,
+            ).to_dict()
+    return out
+
+
+def _label_text(scheme: Scheme, dimension: str, key: str) -> dict[str, str]:
+    from tierwise.classify._explain import label_text
+
+    dim = scheme.dimensions[dimension]
+    return {"zh": label_text(dim, key, "zh"), "en": label_text(dim, key, "en")}
+
+
+__all__ = ["backtest_store", "drift_store", "migration_store", "report_data"]
