@@ -231,6 +231,70 @@ EXPECTED: dict[tuple[str, str], Op] = {
 }
 
 
+# ---- My work, the pool, complaints (tierwise.web.routes.work) ----
+def _rep1_task(env: WebEnv, user: str) -> dict[str, Any]:
+    """A fresh open task of rep1's (a notice: completing it plans nothing)."""
+    from tierwise.store.tables import customers, tasks, utcnow
+
+    cid = env.owned["rep1"][4]
+    with env.store.begin() as conn:
+        pk = conn.scalar(sa.select(customers.c.id).where(customers.c.customer_id == cid))
+        tid = conn.scalar(
+            tasks.insert().values(customer_pk=pk, user_id=env.user_ids["rep1"], kind="notice",
+                                  status="open", due_at=utcnow(), reason_key="task.cadence",
+                                  dedupe_key=f"matrix:{next(_counter)}", created_at=utcnow())
+            .returning(tasks.c.id)
+        )  # fmt: skip
+    return {"task_id": tid}
+
+
+def _pool_customer(env: WebEnv, user: str) -> dict[str, Any]:
+    """One pool customer for every role's claim: back in the pool before each claim that
+    succeeds (boss, rep1, rep2); rep2's claim, the last, stands and the scope tests below
+    count the customer as rep2's."""
+    from tierwise.store.tables import customer_owners, customers
+
+    cid = env.pool[100] if env.pool[100] not in env.owned["rep2"] else env.owned["rep2"][-1]
+    if user in ("boss", "rep1", "rep2"):
+        with env.store.begin() as conn:
+            pk = conn.scalar(sa.select(customers.c.id).where(customers.c.customer_id == cid))
+            conn.execute(customer_owners.delete().where(customer_owners.c.customer_pk == pk))
+    if user == "rep2":
+        from tierwise.access import _dashboard
+
+        env.pool.remove(cid)
+        env.owned["rep2"].append(cid)
+        # the dashboard is cached per snapshot and scope, not per owner change (rep2's was
+        # computed while rep1 held this customer): drop it so the scope tests see the claim
+        _dashboard._CACHE.clear()
+    return {"customer_id": cid}
+
+
+ROLE_ACTS = {"admin": 200, "boss": 200, "rep1": 200, "rep2": 404, "ana": 403}
+EXPECTED.update(
+    {
+        ("GET", "/api/v1/tasks"): Op(everyone(200), params={"due": "all"}),
+        ("POST", "/api/v1/tasks/{task_id}/done"): Op(
+            ROLE_ACTS, setup=_rep1_task, body=lambda env, u: {"note": f"by {u}"}
+        ),
+        ("POST", "/api/v1/tasks/{task_id}/snooze"): Op(
+            ROLE_ACTS,
+            setup=_rep1_task,
+            body=lambda env, u: {"until": "2099-01-01T09:00:00", "reason": "travelling"},
+        ),
+        ("POST", "/api/v1/tasks/{task_id}/skip"): Op(
+            ROLE_ACTS, setup=_rep1_task, body=lambda env, u: {"reason": "not reachable"}
+        ),
+        ("GET", "/api/v1/pool"): Op(everyone(200)),
+        ("POST", "/api/v1/pool/{customer_id}/claim"): Op(
+            {"admin": 403, "boss": 200, "rep1": 200, "rep2": 200, "ana": 403},
+            setup=_pool_customer,
+        ),
+        ("GET", "/api/v1/complaints"): Op(everyone(200)),
+    }
+)
+
+
 # ---- import wizard (tierwise.web.routes.imports): only roles with "import" (admin) ----
 def _upload_of(env: WebEnv, name: str) -> dict[str, Any]:
     """An upload of the admin's (others get 403 before any lookup: their role may not import)."""

@@ -25,7 +25,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from tierwise.access._customers import changed, scoped_pk
-from tierwise.access._principal import Principal, team_ids
+from tierwise.access._principal import ForbiddenError, Principal, team_ids
 from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_column
 from tierwise.act._sql import (
     day_text,
@@ -185,7 +185,7 @@ def claim(
     ex-owner cool-down and their caps. Exactly one of two concurrent claims wins."""
     now = naive_utc(now)
     if principal.role not in ("rep", "manager"):
-        raise DataError(
+        raise ForbiddenError(
             f"Only reps and managers claim customers from the pool ({principal.username!r} is "
             f"{principal.role}).",
             key="err.claim_role",

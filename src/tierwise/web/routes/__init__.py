@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from tierwise.web.routes import admin, auth, customers, dashboard, imports, schemes, snapshots
+from tierwise.web.routes import (
+    admin,
+    auth,
+    customers,
+    dashboard,
+    imports,
+    schemes,
+    snapshots,
+    work,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -11,6 +20,7 @@ ROUTERS: list[APIRouter] = [
     schemes.router,
     imports.router,
     snapshots.router,
+    work.router,
     admin.router,
 ]
 

@@ -1,0 +1,111 @@
+"""My work, the public pool and the complaint queue (JSON; the pages come later).
+
+Each operation calls one `tierwise.act` function in one transaction; the caller's role and
+scope are enforced there (a rep acts on their own tasks and the pool only).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from tierwise import act
+from tierwise.store import read_only
+from tierwise.store.tables import utcnow
+from tierwise.web._deps import ChangingUser, CurrentUser, IdPath, LangDep, StoreDep
+from tierwise.web._render import twin
+
+router = APIRouter()
+
+
+@router.get("/api/v1/tasks", tags=["work"])
+def tasks_json(
+    store: StoreDep, auth: CurrentUser, lang: LangDep,
+    due: Literal["today", "overdue", "upcoming", "all"] = "today",
+    everyone: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JSONResponse:  # fmt: skip
+    """My work: tasks due today and overdue, with the tier, why and the talking points."""
+    with read_only(store).connect() as conn:
+        return twin(act.list_tasks(conn, principal=auth.principal, now=utcnow(), due=due,
+                                   everyone=everyone, limit=limit, lang=lang))  # fmt: skip
+
+
+class DoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(None, max_length=2000)
+    outcome: str = Field("done", min_length=1, max_length=32)
+
+
+class SnoozeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    until: datetime
+    reason: str = Field(max_length=500)
+
+
+class SkipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=500)
+
+
+@router.post("/api/v1/tasks/{task_id}/done", tags=["work"])
+def task_done_json(
+    task_id: IdPath, body: DoneIn, store: StoreDep, auth: ChangingUser
+) -> dict[str, Any]:
+    """Complete a task: the contact is logged and the next follow-up planned."""
+    with store.begin() as conn:
+        return act.complete_task(conn, principal=auth.principal, task_id=task_id, now=utcnow(),
+                                 note=body.note, outcome=body.outcome)  # fmt: skip
+
+
+@router.post("/api/v1/tasks/{task_id}/snooze", tags=["work"])
+def task_snooze_json(
+    task_id: IdPath, body: SnoozeIn, store: StoreDep, auth: ChangingUser
+) -> dict[str, Any]:
+    """Put a task off until a later time (UTC); a reason is required."""
+    with store.begin() as conn:
+        return act.snooze_task(conn, principal=auth.principal, task_id=task_id,
+                               until=body.until, reason=body.reason, now=utcnow())  # fmt: skip
+
+
+@router.post("/api/v1/tasks/{task_id}/skip", tags=["work"])
+def task_skip_json(
+    task_id: IdPath, body: SkipIn, store: StoreDep, auth: ChangingUser
+) -> dict[str, Any]:
+    """Skip a contact (a reason is required); the next follow-up is planned."""
+    with store.begin() as conn:
+        return act.skip_task(conn, principal=auth.principal, task_id=task_id,
+                             reason=body.reason, now=utcnow())  # fmt: skip
+
+
+@router.get("/api/v1/pool", tags=["work"])
+def pool_json(
+    store: StoreDep, auth: CurrentUser, lang: LangDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JSONResponse:  # fmt: skip
+    """Customers in the public pool (公海), highest tier first."""
+    with read_only(store).connect() as conn:
+        return twin(act.list_pool(conn, principal=auth.principal, now=utcnow(), limit=limit,
+                                  lang=lang))  # fmt: skip
+
+
+@router.post("/api/v1/pool/{customer_id}/claim", tags=["work"])
+def pool_claim_json(customer_id: str, store: StoreDep, auth: ChangingUser) -> dict[str, Any]:
+    """Take a customer from the pool (daily limit, ex-owner cool-down and caps apply)."""
+    with store.begin() as conn:
+        return act.claim(conn, principal=auth.principal, customer_id=customer_id, now=utcnow())
+
+
+@router.get("/api/v1/complaints", tags=["work"])
+def complaints_json(
+    store: StoreDep, auth: CurrentUser, lang: LangDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JSONResponse:  # fmt: skip
+    """Unanswered complaints in scope: highest tier first, then the nearest SLA deadline."""
+    with read_only(store).connect() as conn:
+        return twin(act.complaint_queue(conn, principal=auth.principal, now=utcnow(),
+                                        limit=limit, lang=lang))  # fmt: skip
