@@ -207,6 +207,19 @@ class BehaviourClusters:
         matter. With ``previous`` (a fitted model or its ``to_dict()``), clusters that match
         the previous run's centroids keep their keys.
         """
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped, unused-ignore]
+
+        # one thread: k-means on 50k rows is done in ~3 s on one core, while two OpenMP/BLAS
+        # threads competing with the engine (or another process) for a shared machine's cores
+        # took 17 s in the same run (bench/README.md, models)
+        with threadpool_limits(limits=1):
+            return self._fit(sample, previous)
+
+    def _fit(
+        self,
+        sample: pl.DataFrame | Any,
+        previous: BehaviourClusters | Mapping[str, Any] | None,
+    ) -> BehaviourClusters:
         if not isinstance(sample, pl.DataFrame):
             sample = pl.DataFrame(sample)  # pyarrow, pandas or a dict of columns
         if self.method not in ("kmeans", "gmm"):
