@@ -1,5 +1,6 @@
 """Turning the classification into action (playbooks, tasks, exports, webhooks)."""
 
+from tierwise.act._assign import assign
 from tierwise.act._calendar import (
     HOLIDAY_KEYS,
     CareCap,
@@ -9,17 +10,8 @@ from tierwise.act._calendar import (
     care_events,
     holidays,
 )
-from tierwise.act._churn import (
-    churn_warnings,
-    raise_warnings,
-    win_back_results,
-)
-from tierwise.act._complaints import (
-    complaint_queue,
-    escalate,
-    respond,
-    track,
-)
+from tierwise.act._churn import churn_warnings, raise_warnings, win_back_results
+from tierwise.act._complaints import complaint_queue, escalate, respond, track
 from tierwise.act._export import neutralise, write_table
 from tierwise.act._mail import DueItem, MailError, Owner, SmtpSettings, digest_message, send
 from tierwise.act._outbox import (
@@ -32,26 +24,20 @@ from tierwise.act._outbox import (
     test_endpoint,
 )
 from tierwise.act._pool import (
-    assign,
     caps_of,
     claim,
     list_pool,
     load_of,
-    recycle,
     release,
     set_caps,
 )
-from tierwise.act._schedule import (
-    after_classification,
-    after_snapshot,
-    run_schedule,
-)
+from tierwise.act._recycle import recycle
+from tierwise.act._schedule import after_classification, after_snapshot, run_schedule
 from tierwise.act._targets import Range, target_list
 from tierwise.act._tasks import (
     PlanResult,
     complete_task,
     generate,
-    list_tasks,
     plan,
     replan,
     skip_task,
@@ -66,6 +52,7 @@ from tierwise.act._webhooks import (
     render,
     verify_signature,
 )
+from tierwise.act._work import list_tasks
 
 __all__ = [
     "HOLIDAY_KEYS",

@@ -18,7 +18,8 @@ from tierwise.access._principal import Principal
 from tierwise.act._outbox import enqueue_select, event_rows
 from tierwise.act._playbooks import ActiveBooks, active_playbooks
 from tierwise.act._sql import insert_ignore, inserted, json_object, naive_utc, text
-from tierwise.act._tasks import _visible, list_tasks
+from tierwise.act._tasks import _visible
+from tierwise.act._work import list_tasks
 from tierwise.store.tables import customer_owners, customers, label_changes, tasks
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import cycle, islice
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -28,15 +27,9 @@ from tierwise.access._customers import changed, scoped_pk
 from tierwise.access._principal import ForbiddenError, Principal, team_ids
 from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_column
 from tierwise.act._sql import (
-    day_text,
     insert_ignore,
-    inserted,
-    json_object,
     last_contact,
-    latest,
     naive_utc,
-    plus,
-    text,
 )
 from tierwise.act._tasks import CUSTOMER_KINDS, OPEN
 from tierwise.errors import DataError, NotFoundError
@@ -45,7 +38,6 @@ from tierwise.store import audit
 from tierwise.store.tables import (
     customer_owners,
     customers,
-    labels,
     orders,
     pool_events,
     rep_caps,
@@ -331,129 +323,7 @@ def set_caps(
     return {"user_id": user_id, **values}
 
 
-# --- assignment by rule ---------------------------------------------------------------------
-
-
-def _match_key(books: ActiveBooks | None, dimension: str, pk: sa.ColumnElement[int]) -> Any:
-    if books is None or dimension not in books.scheme.dimensions:
-        return sa.null()
-    return (
-        sa.select(labels.c.label)
-        .where(
-            labels.c.snapshot_id == books.snapshot_id,
-            labels.c.dimension == dimension,
-            labels.c.customer_pk == pk,
-        )
-        .scalar_subquery()
-    )
-
-
-def assign(
-    conn: sa.Connection,
-    *,
-    principal: Principal,
-    now: datetime,
-    limit: int = 500,
-    rule: str | None = None,
-) -> dict[str, Any]:
-    """Hand pool customers (highest tier first) to reps by the pool's rule — ``region``,
-    ``industry`` (a rep's ``rep_caps`` lists theirs; customers no rep covers go by load),
-    ``round_robin`` or ``load`` — never above a rep's caps. At most ``limit`` customers per
-    call: assignment is a batch a manager starts, not a scan of every customer."""
-    principal.require("write")
-    now = naive_utc(now)
-    if not 1 <= limit <= 10_000:
-        raise DataError(f"limit {limit} must be between 1 and 10000.")
-    books = active_playbooks(conn)
-    rules = pool_rules(books)
-    how = rule or rules.assign_by
-    if how not in ("region", "industry", "round_robin", "load"):
-        raise DataError(f"Assignment rule {how!r} is not region, industry, round_robin or load.")
-    reps_q = sa.select(users.c.id).where(users.c.role == "rep", users.c.is_active.is_(True))
-    if principal.role == "manager":
-        reps_q = reps_q.where(users.c.id.in_(team_ids(principal)))
-    found: list[Any] = list(conn.execute(reps_q.order_by(users.c.id)).scalars())
-    reps = [int(r) for r in found]
-    if not reps:
-        return {"assigned": 0, "left_in_pool": 0, "rule": how, "by_rep": {}}
-    for rep in reps:
-        _lock_rep(conn, rep)
-    state: dict[int, list[Any]] = {rep: list(load_of(conn, user_id=rep, now=now)) for rep in reps}
-    caps = {rep: caps_of(conn, user_id=rep, rules=rules) for rep in reps}
-    cover: dict[int, set[str]] = {rep: set() for rep in reps}
-    if how in ("region", "industry"):
-        column = rep_caps.c.regions if how == "region" else rep_caps.c.industries
-        for row in conn.execute(
-            sa.select(rep_caps.c.user_id, column).where(rep_caps.c.user_id.in_(reps))
-        ):
-            cover[int(row[0])] = {str(v).casefold() for v in (row[1] or [])}
-    pk = customers.c.id
-    tier = tier_column(books, pk) if books else sa.null()
-    rank = sa.case(
-        *((tier == t, i) for i, t in enumerate(books.tiers if books else [])),
-        else_=len(books.tiers) if books else 0,
-    ) if books else sa.literal(0)  # fmt: skip
-    attr = customers.c.province if how == "region" else customers.c.industry
-    pool = conn.execute(
-        sa.select(
-            pk, customers.c.customer_id, _value(pk, now).label("value"),
-            _match_key(books, how, pk).label("key"), attr.label("raw"),
-        )
-        .where(~sa.exists().where(customer_owners.c.customer_pk == pk))
-        .order_by(rank, pk)
-        .limit(limit)
-    ).all()  # fmt: skip
-    last = conn.scalar(
-        sa.select(pool_events.c.user_id)
-        .where(pool_events.c.kind == "assigned", pool_events.c.user_id.in_(reps))
-        .order_by(pool_events.c.id.desc())
-        .limit(1)
-    )
-    start = reps.index(int(last)) + 1 if last is not None and int(last) in reps else 0
-    turn = cycle(reps[start:] + reps[:start])
-    by_rep: dict[int, int] = {}
-    left = 0
-    for row in pool:
-        value = float(row.value or 0.0)
-        fits = [r for r in reps if _over_cap(caps[r], state[r][0], state[r][1], value) is None]
-        choice = _choose(how, row, fits, state, cover, turn, len(reps))
-        if choice is None:
-            left += 1
-            continue
-        if _give(conn, customer_pk=int(row.id), customer_id=row.customer_id, user_id=choice,
-                 principal=principal, kind="assigned", now=now):  # fmt: skip
-            state[choice][0] += 1
-            state[choice][1] += value
-            by_rep[choice] = by_rep.get(choice, 0) + 1
-    if by_rep:
-        changed()
-    return {"assigned": sum(by_rep.values()), "left_in_pool": left, "rule": how,
-            "by_rep": by_rep}  # fmt: skip
-
-
-def _choose(
-    how: str,
-    row: sa.Row[Any],
-    fits: list[int],
-    state: dict[int, list[Any]],
-    cover: dict[int, set[str]],
-    turn: Any,
-    n: int,
-) -> int | None:
-    if not fits:
-        return None
-    if how in ("region", "industry"):
-        keys = {str(v).casefold() for v in (row.key, row.raw) if v}
-        covering = [r for r in fits if cover[r] & keys]
-        if covering:
-            fits = covering
-        how = "load"
-    if how == "round_robin":
-        return next((r for r in islice(turn, n) if r in fits), None)
-    return min(fits, key=lambda r: (state[r][0], state[r][1], r))
-
-
-# --- the pool list and recycling ------------------------------------------------------------
+# --- the pool list --------------------------------------------------------------------------
 
 
 def list_pool(
@@ -489,143 +359,13 @@ def list_pool(
     ]
 
 
-def recycle(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
-    """Warn owners of customers nearly due for recycling; recycle those warned long enough
-    ago and still not followed up. Set-based; run by the schedule."""
-    now = naive_utc(now)
-    books = active_playbooks(conn)
-    if books is None:
-        return {"warned": 0, "recycled": 0}
-    rules = books.books.pool
-    warned = recycled = 0
-    co = customer_owners
-    for key, book in books.books.tiers.items():
-        if book.recycle_days is None:
-            continue
-        # the basis in a derived table first: a correlated subquery nested two levels deep
-        # would not correlate to customer_owners
-        base = (
-            sa.select(
-                co.c.customer_pk.label("pk"),
-                co.c.user_id.label("owner"),
-                latest(conn, last_contact(co.c.customer_pk), co.c.assigned_at).label("basis"),
-            )
-            .where(tier_column(books, co.c.customer_pk) == key)
-            .subquery("base")
-        )
-        warned_since = sa.exists().where(
-            pool_events.c.customer_pk == base.c.pk,
-            pool_events.c.kind == "warned",
-            pool_events.c.at >= base.c.basis,
-        )
-        warn_from = plus(conn, base.c.basis, days=max(book.recycle_days - rules.warn_days, 0))
-        select = sa.select(
-            base.c.pk, sa.literal("warned"), base.c.owner, sa.literal(SYSTEM),
-            sa.literal(now, pool_events.c.at.type),
-            json_object(conn, tier=key, recycle_days=book.recycle_days,
-                        basis=day_text(conn, base.c.basis)),
-        ).where(warn_from <= now, ~warned_since)  # fmt: skip
-        columns = ["customer_pk", "kind", "user_id", "actor", "at", "detail"]
-        warned += inserted(
-            conn, insert_ignore(conn, pool_events).from_select(columns, select),
-            key=pool_events.c.id,
-        )  # fmt: skip
-        _warning_notices(conn, books=books, tier=key, days=book.recycle_days, now=now,
-                         warn_days=rules.warn_days)  # fmt: skip
-        ripe = sa.exists().where(
-            pool_events.c.customer_pk == base.c.pk,
-            pool_events.c.kind == "warned",
-            pool_events.c.at >= base.c.basis,
-            pool_events.c.at <= now - timedelta(days=rules.warn_days),
-        )
-        due = plus(conn, base.c.basis, days=book.recycle_days) <= now
-        rows = conn.execute(sa.select(base.c.pk, base.c.owner).where(due, ripe))
-        ripe_rows = [(int(r[0]), int(r[1])) for r in rows]
-        recycled += _recycle_rows(conn, ripe_rows, tier=key, days=book.recycle_days, now=now)
-    if recycled:
-        changed()
-    return {"warned": warned, "recycled": recycled}
-
-
-def _warning_notices(
-    conn: sa.Connection,
-    *,
-    books: ActiveBooks,
-    tier: str,
-    days: int,
-    now: datetime,
-    warn_days: int,
-) -> None:
-    """A notice task for each warning written just now (one per warning: keyed by it)."""
-    pe = pool_events
-    at = (now + timedelta(days=warn_days)).strftime("%Y-%m-%d")
-    select = sa.select(
-        pe.c.customer_pk, pe.c.user_id, sa.literal("notice"), sa.literal("open"),
-        sa.literal(now, tasks.c.due_at.type), sa.literal(tier), sa.literal(books.snapshot_id),
-        sa.literal("task.recycle_warning"),
-        json_object(conn, customer=sa.func.coalesce(customers.c.name, customers.c.customer_id),
-                    days=days - warn_days, at=at),
-        sa.literal("notice:warned:") + text(pe.c.id),
-        sa.literal(now, tasks.c.created_at.type),
-    ).where(
-        pe.c.kind == "warned", pe.c.at == now, customers.c.id == pe.c.customer_pk,
-        pe.c.user_id.is_not(None),
-    )  # fmt: skip
-    columns = ["customer_pk", "user_id", "kind", "status", "due_at", "playbook_tier",
-               "snapshot_id", "reason_key", "reason_params", "dedupe_key", "created_at"]  # fmt: skip
-    conn.execute(insert_ignore(conn, tasks).from_select(columns, select))
-
-
-def _recycle_rows(
-    conn: sa.Connection, rows: list[tuple[int, int]], *, tier: str, days: int, now: datetime
-) -> int:
-    if not rows:
-        return 0
-    pks = [pk for pk, _ in rows]
-    for i in range(0, len(pks), CHUNK):
-        conn.execute(
-            customer_owners.delete().where(customer_owners.c.customer_pk.in_(pks[i : i + CHUNK]))
-        )
-    conn.execute(
-        pool_events.insert(),
-        [{"customer_pk": pk, "kind": "recycled", "user_id": owner, "actor": SYSTEM, "at": now,
-          "detail": {"tier": tier, "recycle_days": days}} for pk, owner in rows],
-    )  # fmt: skip
-    _move_tasks(conn, pks, None)
-    names: dict[int, str] = {}
-    for i in range(0, len(pks), CHUNK):
-        found = conn.execute(
-            sa.select(customers.c.id, customers.c.customer_id, customers.c.name).where(
-                customers.c.id.in_(pks[i : i + CHUNK])
-            )
-        )
-        names.update({int(r.id): r.customer_id for r in found})
-    conn.execute(
-        insert_ignore(conn, tasks),
-        [{"customer_pk": pk, "user_id": owner, "kind": "notice", "status": "open", "due_at": now,
-          "playbook_tier": tier, "reason_key": "task.recycled",
-          "reason_params": {"customer": names.get(pk, str(pk)), "days": days},
-          "dedupe_key": f"notice:recycled:{pk}:{now:%Y-%m-%d}", "created_at": now}
-         for pk, owner in rows],
-    )  # fmt: skip
-    for pk, owner in rows:
-        audit.record(
-            conn, actor=SYSTEM, action="pool.recycle", entity="customer",
-            entity_id=names.get(pk, str(pk)), before={"owner_id": owner},
-            after={"owner_id": None, "tier": tier, "recycle_days": days},
-        )  # fmt: skip
-    return len(rows)
-
-
 __all__ = [
     "Caps",
-    "assign",
     "caps_of",
     "claim",
     "list_pool",
     "load_of",
     "pool_rules",
-    "recycle",
     "release",
     "set_caps",
 ]

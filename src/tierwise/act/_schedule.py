@@ -20,7 +20,7 @@ from tierwise.act._churn import raise_warnings
 from tierwise.act._complaints import escalate, track
 from tierwise.act._outbox import deliver_due, enqueue_select, event_rows
 from tierwise.act._playbooks import ActiveBooks, active_playbooks
-from tierwise.act._pool import recycle
+from tierwise.act._recycle import recycle
 from tierwise.act._sql import day_text, naive_utc, text
 from tierwise.act._tasks import plan
 from tierwise.store.tables import customers, label_changes, tasks
