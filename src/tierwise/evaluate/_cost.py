@@ -67,11 +67,10 @@ def cost_to_serve(
     )
     o = analytics.tables["orders"]
     o = o.filter(o.ordered_at >= start, o.ordered_at < end, is_paid(o))
-    discount = o.discount.fill_null(0.0).sum() if "discount" in o.columns else ibis.literal(0.0)
-    money = o.group_by("customer_pk").aggregate(
-        gross_profit=o.gross_profit.fill_null(0.0).sum().cast("float64"),
-        discounts=discount.cast("float64"),
-    )
+    sums: dict[str, Any] = {"gross_profit": o.gross_profit.fill_null(0.0).sum().cast("float64")}
+    if "discount" in o.columns:  # not in the canonical schema: only when a source carries it
+        sums["discounts"] = o.discount.fill_null(0.0).sum().cast("float64")
+    money = o.group_by("customer_pk").aggregate(**sums)
     price = pl.DataFrame(
         {"_kind": list(prices), "price": [float(v) for v in prices.values()]},
         schema={"_kind": pl.String, "price": pl.Float64},
@@ -89,6 +88,8 @@ def cost_to_serve(
         )
     )
     m = _fetch(analytics, money).with_columns(pl.col("customer_pk").cast(pl.Int64))
+    if "discounts" not in m.columns:
+        m = m.with_columns(pl.lit(0.0).alias("discounts"))
     frame = (
         tiers.select(pl.col("customer_pk").cast(pl.Int64), "label")
         .join(inter, on="customer_pk", how="left")
