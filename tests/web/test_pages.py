@@ -242,6 +242,24 @@ def test_snapshots_labels_and_jobs(login: Any, web_env: WebEnv) -> None:
     assert rep2.get("/api/v1/jobs/999999").status_code == 404
 
 
+def test_user_admin_errors_are_in_the_users_language(login: Any, web_env: WebEnv) -> None:
+    admin = login("admin")
+    zh = admin.post(
+        "/api/v1/users", json={"username": "rep1", "role": "rep"}, headers={"Accept-Language": "zh"}
+    )
+    assert zh.status_code == 422 and zh.json()["detail"] == "用户名“rep1”已被使用，请换一个。"
+    en = admin.post(
+        "/api/v1/users", json={"username": "new\tone", "role": "rep"},
+        headers={"Accept-Language": "en"},
+    )  # fmt: skip
+    assert en.status_code == 422 and "contains spaces or control" in en.json()["detail"]
+    me = web_env.user_ids["admin"]
+    own = admin.patch(
+        f"/api/v1/users/{me}", json={"manager_id": me}, headers={"Accept-Language": "zh"}
+    )
+    assert own.status_code == 422 and own.json()["detail"] == "用户不能是自己的经理。"
+
+
 def test_bad_input_is_explained_in_the_users_language(login: Any) -> None:
     c = login("rep1")
     c.get("/lang/zh")

@@ -81,17 +81,25 @@ def update_user(
     values: dict[str, Any] = {}
     if role is not None and role != before.role:
         if role not in ROLES:
-            raise DataError(f"Role {role!r} does not exist; use one of {', '.join(ROLES)}.")
+            raise DataError(
+                f"Role {role!r} does not exist; use one of {', '.join(ROLES)}.",
+                key="err.unknown_role",
+                value=role,
+                known=", ".join(ROLES),
+            )
         values["role"] = role
     if manager_id != "keep" and manager_id != before.manager_id:
         if manager_id is not None:
             if int(manager_id) == user_id:
-                raise DataError("A user cannot be their own manager.")
+                raise DataError("A user cannot be their own manager.", key="err.own_manager")
             get_user(conn, user_id=int(manager_id))
         values["manager_id"] = manager_id
     if is_active is not None and is_active != before.is_active:
         if not is_active and user_id == principal.user_id:
-            raise DataError("You cannot deactivate yourself; ask another administrator.")
+            raise DataError(
+                "You cannot deactivate yourself; ask another administrator.",
+                key="err.deactivate_self",
+            )
         values["is_active"] = is_active
     if display_name is not None and display_name != (before.display_name or ""):
         values["display_name"] = display_name or None
@@ -106,7 +114,10 @@ def update_user(
             .where(users.c.role == "admin", users.c.is_active.is_(True))
         )
         if (admins or 0) <= 1:
-            raise DataError("This is the last active administrator; make another one first.")
+            raise DataError(
+                "This is the last active administrator; make another one first.",
+                key="err.last_admin",
+            )
     conn.execute(users.update().where(users.c.id == user_id).values(**values))
     if {"role", "is_active"} & values.keys():
         end_user_sessions(conn, user_id=user_id)

@@ -89,10 +89,17 @@ def normalise_username(username: str) -> str:
     """
     name = unicodedata.normalize("NFKC", username).strip().lower()
     if not name or len(name) > KEY_LENGTH:
-        raise DataError(f"Username {username!r} must have 1 to {KEY_LENGTH} characters.")
+        raise DataError(
+            f"Username {username!r} must have 1 to {KEY_LENGTH} characters.",
+            key="err.username_length",
+            value=username,
+            max=KEY_LENGTH,
+        )
     if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in name):
         raise DataError(
-            f"Username {username!r} contains spaces or control characters; remove them."
+            f"Username {username!r} contains spaces or control characters; remove them.",
+            key="err.username_chars",
+            value=username,
         )
     return name
 
@@ -101,13 +108,22 @@ def _check_password(password: str) -> None:
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise DataError(
             f"Passwords must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters "
-            f"(got {len(password)}). Use generate_password() for a strong one."
+            f"(got {len(password)}). Use generate_password() for a strong one.",
+            key="err.password_length",
+            min=MIN_PASSWORD_LENGTH,
+            max=MAX_PASSWORD_LENGTH,
+            got=len(password),
         )
 
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise DataError(f"Role {role!r} does not exist; use one of {', '.join(ROLES)}.")
+        raise DataError(
+            f"Role {role!r} does not exist; use one of {', '.join(ROLES)}.",
+            key="err.unknown_role",
+            value=role,
+            known=", ".join(ROLES),
+        )
 
 
 def _row(mapping: sa.RowMapping) -> UserRow:
@@ -133,12 +149,20 @@ def create_user(
     _check_role(role)
     _check_password(password)
     if conn.scalar(sa.select(users.c.id).where(users.c.username == name)) is not None:
-        raise DataError(f"Username {name!r} is already taken; choose another one.")
+        raise DataError(
+            f"Username {name!r} is already taken; choose another one.",
+            key="err.username_taken",
+            value=name,
+        )
     if (
         manager_id is not None
         and conn.scalar(sa.select(users.c.id).where(users.c.id == manager_id)) is None
     ):
-        raise DataError(f"Manager {manager_id} does not exist; create that user first.")
+        raise DataError(
+            f"Manager {manager_id} does not exist; create that user first.",
+            key="err.unknown_manager",
+            value=manager_id,
+        )
     now = utcnow()
     try:
         # a savepoint, so that losing a race on the unique username leaves the caller's
@@ -160,7 +184,11 @@ def create_user(
                 .returning(users.c.id)
             )
     except sa.exc.IntegrityError as exc:
-        raise DataError(f"Username {name!r} is already taken; choose another one.") from exc
+        raise DataError(
+            f"Username {name!r} is already taken; choose another one.",
+            key="err.username_taken",
+            value=name,
+        ) from exc
     assert user_id is not None
     return int(user_id)
 
