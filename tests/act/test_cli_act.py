@@ -67,3 +67,16 @@ def test_a_reps_day_on_the_command_line(data_dir: Path) -> None:
     claimed = _run(data_dir, "pool", "claim", "P1", "--user", "li")
     assert claimed.exit_code == 0, claimed.output
     assert _json(data_dir, "pool", "list", "--user", "li") == []
+
+
+def test_refusals_are_explained_in_chinese_too(data_dir: Path) -> None:
+    assert _json(data_dir, "tasks", "generate")["created"] == 3
+    task = _json(data_dir, "tasks", "list", "--user", "li")[0]
+    got = runner.invoke(
+        app,
+        ["tasks", "snooze", str(task["id"]), "--until", "2026-12-01", "--reason", "出差",
+         "--user", "li", "--data-dir", str(data_dir), "--now", NOW],
+        env=ENV | {"TIERWISE_LANGUAGE": "zh"},
+    )  # fmt: skip
+    assert got.exit_code != 0
+    assert "推迟到 2026-12-01 00:00 不是将来的时间。" in str(got.exception)
