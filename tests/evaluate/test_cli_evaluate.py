@@ -1,0 +1,169 @@
+"""`tierwise backtest`, `report`, `drift`, `migration` on a classified demo store, and the
+report in a real browser, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from tierwise.cli import app
+from tierwise.demo import generate
+from tierwise.evaluate import NEW, migration_customers
+from tierwise.store.tables import snapshots
+
+runner = CliRunner()
+ENV = {"TIERWISE_MODE": "dev"}
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _run(args: list[str], data: Path) -> Any:
+    return runner.invoke(app, [*args, "--data-dir", str(data)], env=ENV)
+
+
+def _json(args: list[str], data: Path) -> Any:
+    got = _run([*args, "--json"], data)
+    assert got.exit_code == 0, got.output
+    return json.loads(got.output)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400 demo customers imported and classified twice (June and October 2026)."""
+    files = tmp_path_factory.mktemp("files")
+    generate(customers=400, out=files, seed=5, fmt="csv")
+    data = tmp_path_factory.mktemp("data")
+    assert _run(["import", str(files), "--json"], data).exit_code == 0
+    for day in ("2026-06-30", "2026-10-31"):
+        assert _run(["classify", "--as-of", day, "--json"], data).exit_code == 0
+    return data
+
+
+def _engine(data: Path) -> sa.Engine:
+    return sa.create_engine(f"sqlite:///{data / 'tierwise.db'}")
+
+
+def test_the_migration_matrix_sums_to_the_customer_count(store: Path) -> None:
+    out = _json(["migration"], store)
+    total = sum(sum(row) for row in out["matrix"])
+    engine = _engine(store)
+    try:
+        with engine.connect() as conn:
+            customers = conn.scalar(
+                sa.select(snapshots.c.customers).where(snapshots.c.id == out["to_snapshot"])
+            )
+            assert total == out["customers"] == customers
+            # the customers behind a cell, one call away: as many as the cell counts
+            i = out["from_labels"].index(NEW) if NEW in out["from_labels"] else 0
+            j = max(range(len(out["labels"])), key=lambda k: out["matrix"][i][k])
+            who = migration_customers(
+                conn, from_snapshot=out["from_snapshot"], to_snapshot=out["to_snapshot"],
+                dimension="value_tier", from_label=out["from_labels"][i],
+                to_label=out["labels"][j], limit=10_000,
+            )  # fmt: skip
+            assert len(who) == out["matrix"][i][j] > 0
+    finally:
+        engine.dispose()
+    text = _run(["migration", "--lang", "zh"], store)
+    assert text.exit_code == 0 and "迁移" in text.output
+
+
+def test_migration_names_an_unknown_snapshot(store: Path) -> None:
+    got = _run(["migration", "--from", "99"], store)
+    assert got.exit_code != 0 and "99" in str(got.exception)
+
+
+def test_backtest_command_in_json_and_words(store: Path) -> None:
+    out = _json(["backtest", "--as-of", "2026-04-30", "--horizon", "120"], store)
+    assert out["horizon_days"] == 120 and out["outcome_period"] == ["2026-05-01", "2026-08-28"]
+    assert out["top_tier"] == "A" and out["top_lift"] > 1
+    assert {r["risk"] for r in out["churn_calibration"]} <= {"low", "mid", "high"}
+    text = _run(["backtest", "--as-of", "2026-04-30", "--horizon", "120", "--lang", "zh"], store)
+    assert text.exit_code == 0 and "回测" in text.output and "流失风险校准" in text.output
+    bad = _run(["backtest", "--as-of", "2026-04-31"], store)
+    assert bad.exit_code != 0 and "2026-04-31" in str(bad.exception)
+
+
+def test_backtest_compares_two_scheme_files(store: Path, tmp_path: Path) -> None:
+    from tierwise.scheme import default_scheme_text
+
+    a = tmp_path / "a.yaml"
+    a.write_text(default_scheme_text(), encoding="utf-8")
+    out = _json(
+        ["backtest", "--as-of", "2026-04-30", "--horizon", "90", "--scheme", str(a),
+         "--compare", str(a)],
+        store,
+    )  # fmt: skip
+    assert set(out) >= {"a", "b", "summary", "verdict"}
+    assert out["summary"]["a"]["top_lift"] == out["summary"]["b"]["top_lift"]
+
+
+def test_drift_command(store: Path) -> None:
+    out = _json(["drift"], store)
+    assert set(out["psi"]) >= {"recency_days", "revenue_365d"}
+    assert out["calibration"] is not None and out["calibration"]["days"] == 123
+    assert all(w["zh"] and w["en"] for w in out["warnings"])
+    assert _run(["drift", "--lang", "zh"], store).exit_code == 0
+
+
+def test_report_json_has_every_section(store: Path) -> None:
+    out = _json(["report", "--backtest-as-of", "2026-04-30", "--horizon", "90"], store)
+    assert [p["as_of"] for p in out["performance"]] == ["2026-06-30", "2026-10-31"]
+    assert out["performance"][-1]["pareto"][-1]["value_share"] == pytest.approx(1.0)
+    assert {"migration", "drift", "cost", "backtest", "holdout"} <= set(out)
+    shares = [t["customer_share"] for t in out["performance"][-1]["tiers"]]
+    assert sum(shares) == pytest.approx(1.0)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"
+)
+def test_the_html_report_opens_offline_with_its_charts_drawn(store: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "report.html"
+    got = _run(
+        ["report", "--out", str(out), "--backtest-as-of", "2026-04-30", "--lang", "zh"], store
+    )
+    assert got.exit_code == 0, got.output
+    html = out.read_text(encoding="utf-8")
+    assert "http://" not in html.split("<script>")[0] and 'src="http' not in html
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page()
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("file://")
+                else (requests.append(route.request.url), route.abort())
+            ),
+        )
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(out.as_uri())
+        page.wait_for_function("window.__tierwiseCharts >= 7", timeout=20_000)
+        # every chart's canvas has drawn pixels (not all transparent or white)
+        drawn = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.chart canvas')).map(c => {
+                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                 let ink = 0;
+                 for (let i = 0; i < d.length; i += 4) {
+                   if (d[i + 3] > 0 && (d[i] < 240 || d[i + 1] < 240 || d[i + 2] < 240)) ink++;
+                 }
+                 return ink;
+               })"""
+        )
+        title = page.title()
+        browser.close()
+    assert errors == [] and requests == []
+    assert len(drawn) >= 7 and all(n > 100 for n in drawn), drawn
+    assert title == "客户分层评估报告"
