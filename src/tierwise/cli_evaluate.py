@@ -223,3 +223,45 @@ def migration_cmd(
         name = ("新客户" if zh else "new") if key == NEW else str(key)
         table.add_row(name, *[f"{n:,}" for n in row])
     console.print(table)
+
+
+@app.command(
+    "before-after",
+    epilog="Example: tierwise before-after   |   tierwise before-after --at 2026-09-30",
+)
+def before_after_cmd(
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="The change date (default: the latest scheme change)."),
+    ] = None,
+    dimension: DimensionOpt = "value_tier",
+    as_json: JsonOpt = False,
+    lang: LangOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Tier metrics before and after a scheme or playbook change, with the confidence in words."""
+    from tierwise.evaluate import before_after_store
+
+    day = _date(at)
+    data = _with_store(
+        data_dir, lambda s, store: before_after_store(s, store, dimension=dimension, at=day)
+    )
+    if as_json:
+        _dump(data)
+        return
+    language = _lang(lang)
+    zh = language == "zh"
+    for side in ("before", "after"):
+        d = data[side]
+        start, end = d["period"]
+        console.print(
+            f"{('变更前' if side == 'before' else '变更后') if zh else side}: "
+            f"{'快照' if zh else 'snapshot'} {d['snapshot_id']} "
+            f"({'方案版本' if zh else 'scheme version'} {d['scheme_version']}, {start or '…'} – {end})"
+        )
+    for key, zh_name in (("retention", "留存率"), ("complaint_rate", "投诉率")):
+        m = data[key]
+        console.print(
+            f"{zh_name if zh else key.replace('_', ' ')}: {_pct(m['before'])} → {_pct(m['after'])} · "
+            f"{m['confidence'][language]}"
+        )

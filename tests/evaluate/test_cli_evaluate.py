@@ -167,3 +167,18 @@ def test_the_html_report_opens_offline_with_its_charts_drawn(store: Path, tmp_pa
     assert errors == [] and requests == []
     assert len(drawn) >= 7 and all(n > 100 for n in drawn), drawn
     assert title == "客户分层评估报告"
+
+
+def test_before_after_around_a_date_with_the_confidence_in_words(store: Path) -> None:
+    out = _json(["before-after", "--at", "2026-10-31"], store)
+    assert out["before"]["period"] == [None, "2026-06-30"]
+    assert out["after"]["period"] == ["2026-06-30", "2026-10-31"]
+    ret = out["retention"]
+    assert ret["before"] is None and 0 < ret["after"] < 1  # no snapshot before the first
+    assert ret["confidence"]["en"] == "not enough data to judge"
+    assert out["complaint_rate"]["confidence"]["zh"]
+    text = _run(["before-after", "--at", "2026-10-31", "--lang", "zh"], store)
+    assert text.exit_code == 0 and "留存率" in text.output
+    # both snapshots ran the same scheme: without --at there is no change to compare around
+    none = _run(["before-after"], store)
+    assert none.exit_code != 0 and "--at" in str(none.exception)

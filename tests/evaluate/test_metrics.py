@@ -99,3 +99,15 @@ def test_cost_to_serve_of_the_toy_tables(make_analytics: Any) -> None:
     # C2: one email (2) on 2023-12-01; the visit of 2024-07-02 is after the as-of date
     assert (b["customers"], b["interactions"], b["visits"], b["cost"]) == (2, 1, 0, 2.0)
     assert b["gross_profit"] == 0.0 and b["cost_to_profit"] is None
+
+
+def test_two_proportions_by_hand() -> None:
+    from tierwise.evaluate import confidence_words, two_proportions
+
+    # 30/100 vs 50/100: pooled 0.4, se = sqrt(0.4·0.6·0.02) = 0.069282, z = 0.2/0.069282 = 2.8868,
+    # two-sided p = erfc(2.8868/√2) = 0.00389
+    assert two_proportions(30, 100, 50, 100) == pytest.approx(0.003892, abs=1e-6)
+    assert confidence_words(0.0039)["en"].startswith("high confidence")
+    assert confidence_words(0.03)["zh"].startswith("中等置信度")
+    assert confidence_words(0.4)["en"].startswith("low confidence")
+    assert two_proportions(1, 0, 1, 10) is None

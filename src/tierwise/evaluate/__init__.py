@@ -8,6 +8,7 @@ for arrays) is the one holdout assignment: act/ skips the customers it returns T
 from __future__ import annotations
 
 from tierwise.evaluate._backtest import Backtest, backtest, calibration_error, compare, outcomes
+from tierwise.evaluate._before_after import before_after, confidence_words, two_proportions
 from tierwise.evaluate._cost import COSTS, HOURLY_RATE, cost_to_serve
 from tierwise.evaluate._drift import Thresholds, drift, psi
 from tierwise.evaluate._holdout import (
@@ -20,7 +21,13 @@ from tierwise.evaluate._holdout import (
 from tierwise.evaluate._metrics import pareto, performance, tier_metrics
 from tierwise.evaluate._migration import NEW, flow, migration, migration_customers
 from tierwise.evaluate._report import render_report, write_report
-from tierwise.evaluate._service import backtest_store, drift_store, migration_store, report_data
+from tierwise.evaluate._service import (
+    backtest_store,
+    before_after_store,
+    drift_store,
+    migration_store,
+    report_data,
+)
 
 __all__ = [
     "COSTS",
@@ -30,8 +37,11 @@ __all__ = [
     "Thresholds",
     "backtest",
     "backtest_store",
+    "before_after",
+    "before_after_store",
     "calibration_error",
     "compare",
+    "confidence_words",
     "cost_to_serve",
     "drift",
     "drift_store",
@@ -51,5 +61,6 @@ __all__ = [
     "render_report",
     "report_data",
     "tier_metrics",
+    "two_proportions",
     "write_report",
 ]

@@ -14,6 +14,7 @@ from tierwise.classify import _store
 from tierwise.engine import connect
 from tierwise.errors import NotFoundError
 from tierwise.evaluate._backtest import backtest, compare
+from tierwise.evaluate._before_after import before_after
 from tierwise.evaluate._cost import cost_to_serve
 from tierwise.evaluate._drift import Thresholds, drift
 from tierwise.evaluate._holdout import holdout_uplift
@@ -183,6 +184,14 @@ def report_data(
     return out
 
 
+def before_after_store(
+    settings: Settings, store: sa.Engine, *, dimension: str = "value_tier", at: date | None = None
+) -> dict[str, Any]:
+    """Before/after the latest scheme change (or the snapshot on/after ``at``)."""
+    with store.connect() as conn:
+        return before_after(conn, data_dir=settings.data_dir, dimension=dimension, at=at)
+
+
 def _label_text(scheme: Scheme, dimension: str, key: str) -> dict[str, str]:
     from tierwise.classify._explain import label_text
 
@@ -190,4 +199,4 @@ def _label_text(scheme: Scheme, dimension: str, key: str) -> dict[str, str]:
     return {"zh": label_text(dim, key, "zh"), "en": label_text(dim, key, "en")}
 
 
-__all__ = ["backtest_store", "drift_store", "migration_store", "report_data"]
+__all__ = ["backtest_store", "before_after_store", "drift_store", "migration_store", "report_data"]
