@@ -340,7 +340,13 @@ def test_import_conserves_rows_and_deletes_the_file(web_any: Web) -> None:
     with web.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(tables.orders)) == 4
         actions: list[str] = list(conn.scalars(sa.select(tables.audit_log.c.action)))
+        who = conn.execute(
+            sa.select(tables.audit_log.c.actor, tables.audit_log.c.actor_id).where(
+                tables.audit_log.c.action == "import"
+            )
+        ).all()
     assert "import" in actions  # the importer audits the run itself
+    assert all(actor_id is not None for _, actor_id in who), who  # and says who ran it
     folder = web.settings.data_dir / "uploads" / uid
     assert not (folder / "19_orders_bad_dates.csv").exists()
     again = boss.client.post(f"/api/v1/imports/{uid}/run", headers=boss.h)

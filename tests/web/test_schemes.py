@@ -359,6 +359,7 @@ def test_publish_creates_the_next_version_audited(env: Env, browsers: dict[str, 
         ).one()  # fmt: skip
         row = conn.execute(sa.select(schemes).where(schemes.c.version == version + 1)).one()
     assert (entry.actor, entry.entity_id) == ("s_boss", str(version + 1))
+    assert entry.actor_id is not None and entry.ip == "testclient"
     assert (row.published_by, row.note) == ("s_boss", "why")
     # the token was for the version before: it cannot publish again after this one
     again = browsers["s_admin"].api(

@@ -64,7 +64,13 @@ def scheme_for_snapshot(conn: sa.Connection, *, snapshot: sa.Row[Any]) -> Scheme
 
 
 def publish_scheme(
-    conn: sa.Connection, *, scheme: Scheme, actor: str, note: str | None = None
+    conn: sa.Connection,
+    *,
+    scheme: Scheme,
+    actor: str,
+    note: str | None = None,
+    actor_id: int | None = None,
+    ip: str | None = None,
 ) -> SchemeVersion:
     """Keep ``scheme`` as the next version; it classifies from the next run on."""
     digest = scheme_hash(scheme)
@@ -93,6 +99,8 @@ def publish_scheme(
         entity_id=version,
         before={"version": current.version, "hash": current.hash},
         after={"version": version, "hash": digest, "name": scheme.name},
+        actor_id=actor_id,
+        ip=ip,
     )
     assert scheme_id is not None
     return SchemeVersion(scheme, version, int(scheme_id), digest)

@@ -100,6 +100,7 @@ def import_file(
     options: ImportOptions | None = None,
     actor: str = "cli",
     progress: Progress | None = None,
+    actor_id: int | None = None,
 ) -> ImportReport:
     """Import ``path`` (CSV, XLSX or Parquet) and return the report.
 
@@ -173,6 +174,7 @@ def import_file(
                 audit.record(
                     conn,
                     actor=actor,
+                    actor_id=actor_id,
                     action="import",
                     entity=kind,
                     entity_id=str(batch_id),

@@ -292,7 +292,7 @@ def start_preview(
 
 def publish_draft(
     settings: Settings, store: sa.Engine, principal: Principal, *, document: str,
-    token: str | None, note: str | None,
+    token: str | None, note: str | None, ip: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Publish ``document`` after its preview; the audit entry is `publish_scheme`'s."""
     principal.require("publish")
@@ -310,6 +310,8 @@ def publish_draft(
                 scheme=check.scheme,
                 actor=principal.username,
                 note=(note or "").strip() or None,
+                actor_id=principal.user_id,
+                ip=ip,
             )
     except sa.exc.IntegrityError:  # two publications at once: the version number is taken
         raise DataError("Another version was published meanwhile; preview again.") from None

@@ -204,7 +204,7 @@ def start_run(
         upload.started_at, upload.finished_at = _now(), None
         _save(upload)
     try:
-        submit(_work, settings, engine, upload, options, principal.username, progress, key)
+        submit(_work, settings, engine, upload, options, principal, progress, key)
     except BaseException:
         with _META:
             _release(key, upload.id)
@@ -238,15 +238,16 @@ def _estimate_rows(upload: Upload) -> int | None:
 
 
 def _work(
-    settings: Settings, engine: sa.Engine, upload: Upload, options: ImportOptions, actor: str,
-    progress: _Progress, key: str,
+    settings: Settings, engine: sa.Engine, upload: Upload, options: ImportOptions,
+    principal: Principal, progress: _Progress, key: str,
 ) -> None:  # fmt: skip
     def step(done: int, _total: int | None) -> None:
         progress.rows_done = done
 
     progress.rows_estimate = _estimate_rows(upload)
     try:
-        report = import_file(upload.path, engine=engine, options=options, actor=actor,
+        report = import_file(upload.path, engine=engine, options=options,
+                             actor=principal.username, actor_id=principal.user_id,
                              progress=step)  # fmt: skip
         _write_json(upload.folder / "report.json", public_report(report, upload))
         upload.state = "done"

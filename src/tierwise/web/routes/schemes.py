@@ -215,6 +215,10 @@ def preview_poll(request: Request, run_id: str, lang: LangDep, auth: CurrentUser
     return _full_page(request, auth.principal, lang, run.document, run=run)
 
 
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 @router.post("/schemes/publish", include_in_schema=False)
 def publish_form(
     request: Request, lang: LangDep, settings: SettingsDep, store: StoreDep, auth: ChangingUser,
@@ -223,7 +227,7 @@ def publish_form(
 ) -> Response:  # fmt: skip
     try:
         out = publish_draft(settings, store, auth.principal, document=document, token=preview_token,
-                       note=note)  # fmt: skip
+                            note=note, ip=_ip(request))  # fmt: skip
     except (DataError, SchemeError) as exc:
         if _is_htmx(request):
             return page(request, "_scheme_publish.html",
@@ -340,7 +344,7 @@ def preview_json(
 
 @router.post("/api/v1/schemes", status_code=201, tags=["schemes"])
 def publish_json(
-    body: PublishIn, settings: SettingsDep, store: StoreDep, auth: ChangingUser
+    request: Request, body: PublishIn, settings: SettingsDep, store: StoreDep, auth: ChangingUser
 ) -> Response:
     """Publish a draft as the next version (admins and managers; 403 for other roles). Needs
     the `preview_token` of a preview of this document made since the last publication (422
@@ -350,5 +354,5 @@ def publish_json(
     if check.scheme is None or not check.ok:
         return _invalid(check)
     out = publish_draft(settings, store, auth.principal, document=body.document,
-                   token=body.preview_token, note=body.note)  # fmt: skip
+                        token=body.preview_token, note=body.note, ip=_ip(request))  # fmt: skip
     return JSONResponse(out, status_code=201)
