@@ -213,6 +213,7 @@ PUBLIC: dict[str, set[str]] = {
         "association_rules",
         "clv",
         "compress",
+        "fit_orders",
         "reason",
         "recommend",
         "recommend_one",

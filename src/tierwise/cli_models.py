@@ -92,7 +92,7 @@ def fit(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Fit BG/NBD, Pareto/NBD and Gamma-Gamma; print parameters, standard errors and LL."""
-    from tierwise.models._service import fit_file, fit_store
+    from tierwise.models._service import fit_orders, fit_store
 
     language = _lang(lang)
     unit = time_unit.upper()
@@ -102,7 +102,7 @@ def fit(
         day = _date(as_of)
         if day is None:
             raise DataError("--orders needs --as-of: the day the calibration period ends.")
-        data = fit_file(orders, as_of=day, time_unit=unit)
+        data = fit_orders(orders, as_of=day, time_unit=unit)
     else:
         if as_of is not None:
             raise DataError(

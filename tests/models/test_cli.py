@@ -166,3 +166,23 @@ def test_a_tier_whose_playbook_allows_none_gets_no_recommendation(store: Path) -
     out = _json(["recommend", row[0], "--lang", "en"], store)
     assert out["tier"] == "D" and out["policy"] == "none"
     assert out["recommendations"] == [] and "allows no recommendations" in out["note"]
+
+
+def test_fit_orders_takes_a_dataframe_from_python() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    from tierwise.models import fit_orders
+
+    rows = [line.split() for line in CDNOW.read_text().splitlines() if line.strip()]
+    frame = pd.DataFrame(
+        {
+            "客户编号": [r[0] for r in rows],  # Chinese headers are recognised as in an import
+            "下单时间": [f"{r[2][:4]}-{r[2][4:6]}-{r[2][6:]}" for r in rows],
+            "实付金额": [float(r[4]) for r in rows],
+        }
+    )
+    out = fit_orders(frame, as_of=dt.date(1997, 9, 30), time_unit="W")
+    assert round(out["bgnbd"]["params"]["r"], 3) == 0.243
+    assert round(out["gamma_gamma"]["params"]["gamma"], 2) == 15.44

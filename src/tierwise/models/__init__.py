@@ -11,6 +11,7 @@ from tierwise.models._clv import clv
 from tierwise.models._gamma import GammaGamma
 from tierwise.models._pareto import ParetoNBD
 from tierwise.models._rules import association_rules, reason, recommend, recommend_one
+from tierwise.models._service import fit_orders
 from tierwise.models._simulate import simulate_bgnbd, simulate_spend
 from tierwise.models._summary import compress, rfm_summary
 
@@ -26,6 +27,7 @@ __all__ = [
     "association_rules",
     "clv",
     "compress",
+    "fit_orders",
     "reason",
     "recommend",
     "recommend_one",

@@ -58,9 +58,14 @@ def fit_summary(summary: pl.DataFrame, *, time_unit: TimeUnit) -> dict[str, Any]
     return out
 
 
-def fit_file(orders: Path | Any, *, as_of: date, time_unit: TimeUnit = "D") -> dict[str, Any]:
-    """`tierwise models fit --orders FILE --as-of DATE`: the orders file (read and cleaned as by
-    `tierwise import`) summarised as of ``as_of`` (which ends the calibration period)."""
+def fit_orders(orders: Path | Any, *, as_of: date, time_unit: TimeUnit = "D") -> dict[str, Any]:
+    """BG/NBD, Pareto/NBD and Gamma-Gamma on an orders file or DataFrame (pandas, Polars,
+    Arrow), read and cleaned as by `tierwise import`, summarised as of ``as_of`` (which ends
+    the calibration period): what `tierwise models fit --orders FILE --as-of DATE` prints.
+
+    >>> fit_orders("cdnow.csv", as_of=date(1997, 9, 30), time_unit="W")  # doctest: +SKIP
+    {'as_of': '1997-09-30', ..., 'bgnbd': {'fitted': True, 'params': {'r': 0.2426, ...}}}
+    """
     from tierwise.classify._files import load
 
     frame = load({"orders": orders}).frames["orders"]
@@ -305,7 +310,7 @@ def _recommend_note(items: list[Any], blocked: bool, rules: int, lang: str) -> s
 
 __all__ = [
     "fit_features",
-    "fit_file",
+    "fit_orders",
     "fit_store",
     "fit_summary",
     "recommend_store",
