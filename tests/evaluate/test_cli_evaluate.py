@@ -150,7 +150,7 @@ def test_the_html_report_opens_offline_with_its_charts_drawn(store: Path, tmp_pa
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(out.as_uri())
-        page.wait_for_function("window.__tierwiseCharts >= 7", timeout=20_000)
+        page.wait_for_function("window.__tierwiseCharts >= 8", timeout=20_000)
         # every chart's canvas has drawn pixels (not all transparent or white)
         drawn = page.evaluate(
             """() => Array.from(document.querySelectorAll('.chart canvas')).map(c => {
@@ -165,7 +165,7 @@ def test_the_html_report_opens_offline_with_its_charts_drawn(store: Path, tmp_pa
         title = page.title()
         browser.close()
     assert errors == [] and requests == []
-    assert len(drawn) >= 7 and all(n > 100 for n in drawn), drawn
+    assert len(drawn) >= 8 and all(n > 100 for n in drawn), drawn
     assert title == "客户分层评估报告"
 
 

@@ -24,6 +24,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "Pareto curve (revenue share of the top x % of customers)",
     ),
     "migration": ("层级迁移矩阵", "Tier migration matrix"),
+    "flow": ("多期层级流动", "Tier flow over the snapshots"),
     "backtest": (
         "回测：各层在观察期内的人均收入",
         "Backtest: revenue per customer in the horizon, by tier",
@@ -99,6 +100,15 @@ _SCRIPT: Final = r"""
       xAxis: { type: "category", data: m.labels.map(t) }, yAxis: { type: "category", data: m.from_labels.map(t), inverse: true },
       visualMap: { min: 0, max: top, calculable: true, orient: "horizontal", left: "center", bottom: 0 },
       series: [{ type: "heatmap", data: cells, label: { show: true } }] });
+  }
+  var fl = D.flow || [];
+  if (fl.length) {
+    var names = {};
+    fl.forEach(function (l) { names[l.source] = 1; names[l.target] = 1; });
+    function nodeName(n) { var i = n.indexOf(":"); return "#" + n.slice(0, i) + " " + t(n.slice(i + 1)); }
+    draw("chart-flow", { tooltip: {}, series: [{ type: "sankey", emphasis: { focus: "adjacency" },
+      data: Object.keys(names).map(function (n) { return { name: nodeName(n) }; }),
+      links: fl.filter(function (l) { return l.value > 0; }).map(function (l) { return { source: nodeName(l.source), target: nodeName(l.target), value: l.value }; }) }] });
   }
   var b = D.backtest;
   if (b) {
@@ -187,7 +197,8 @@ def render_report(data: dict[str, Any], *, lang: str = "en") -> str:
         parts += [f"<h2>{w['pareto']}</h2>", '<div id="chart-pareto" class="chart"></div>']
     if data.get("migration"):
         parts += [f"<h2>{w['migration']}</h2>", f"<p>{w['from_to']}</p>",
-                  '<div id="chart-migration" class="chart"></div>']  # fmt: skip
+                  '<div id="chart-migration" class="chart"></div>',
+                  f"<h2>{w['flow']}</h2>", '<div id="chart-flow" class="chart"></div>']  # fmt: skip
     bt = data.get("backtest")
     if bt:
         period = " – ".join(bt.get("outcome_period", []))

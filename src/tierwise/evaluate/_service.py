@@ -24,7 +24,7 @@ from tierwise.evaluate._metrics import (
     snapshot_features,
     snapshot_tiers,
 )
-from tierwise.evaluate._migration import migration
+from tierwise.evaluate._migration import flow, migration
 from tierwise.scheme._io import load_scheme
 from tierwise.scheme._model import Scheme
 from tierwise.settings import Settings
@@ -160,8 +160,12 @@ def report_data(
         "migration": None,
         "drift": None,
         "holdout": [],
+        "flow": [],
     }
     if len(snaps) > 1:
+        with store.connect() as conn:
+            ids = [int(x.id) for x in snaps[-6:]]
+            out["flow"] = flow(conn, snapshot_ids=ids, dimension=dimension)
         out["migration"] = migration_store(store, dimension=dimension)
         out["drift"] = drift_store(settings, store, dimension=dimension)
         books = scheme.playbooks
