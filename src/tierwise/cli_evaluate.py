@@ -134,6 +134,22 @@ def backtest_cmd(
         _print_backtest(data, zh)
 
 
+def _costs(items: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        kind, _, value = item.partition("=")
+        try:
+            out[kind.strip()] = float(value)
+        except ValueError:
+            raise DataError(
+                f"--cost {item!r} is not KIND=NUMBER; write e.g. --cost visit=300. / "
+                f"--cost {item!r} 格式应为 类型=金额，例如 --cost visit=300。"
+            ) from None
+        if not kind.strip():
+            raise DataError(f"--cost {item!r} names no kind; write e.g. --cost visit=300.")
+    return out
+
+
 @app.command("report", epilog="Example: tierwise report --out report.html --lang zh")
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
@@ -143,6 +159,13 @@ def report_cmd(
         str | None, typer.Option("--backtest-as-of", help="Also backtest as of this day.")
     ] = None,
     horizon: Annotated[int, typer.Option("--horizon", help="Backtest horizon in days.")] = 180,
+    cost: Annotated[
+        list[str] | None,
+        typer.Option("--cost", help="Cost of one interaction of a kind, e.g. --cost visit=300."),
+    ] = None,
+    hourly_rate: Annotated[
+        float, typer.Option("--hourly-rate", help="Cost of one service hour.")
+    ] = 60.0,
     dimension: DimensionOpt = "value_tier",
     as_json: JsonOpt = False,
     lang: LangOpt = None,
@@ -153,12 +176,14 @@ def report_cmd(
 
     language = _lang(lang)
     day = _date(backtest_as_of)
+    costs = _costs(cost or [])
     data = _with_store(
         data_dir,
         lambda s, store: report_data(
-            s, store, dimension=dimension, backtest_as_of=day, horizon_days=horizon
+            s, store, dimension=dimension, backtest_as_of=day, horizon_days=horizon,
+            costs=costs or None, hourly_rate=hourly_rate,
         ),
-    )
+    )  # fmt: skip
     if as_json:
         _dump(data)
         return

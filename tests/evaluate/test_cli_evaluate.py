@@ -182,3 +182,15 @@ def test_before_after_around_a_date_with_the_confidence_in_words(store: Path) ->
     # both snapshots ran the same scheme: without --at there is no change to compare around
     none = _run(["before-after"], store)
     assert none.exit_code != 0 and "--at" in str(none.exception)
+
+
+def test_report_costs_per_kind_are_configurable(store: Path) -> None:
+    base = _json(["report"], store)["cost"]
+    dear = _json(["report", "--cost", "visit=1000", "--hourly-rate", "0"], store)["cost"]
+    assert [r["visits"] for r in base] == [r["visits"] for r in dear]
+    # service hours now cost nothing; each visit 800 more than the default 200
+    for b, d in zip(base, dear, strict=True):
+        hours = b["service_hours"] * 60.0
+        assert d["cost"] == pytest.approx(b["cost"] - hours + 800.0 * b["visits"], abs=0.05)
+    bad = _run(["report", "--cost", "visit"], store)
+    assert bad.exit_code != 0 and "visit=300" in str(bad.exception)

@@ -15,7 +15,7 @@ from tierwise.engine import connect
 from tierwise.errors import NotFoundError
 from tierwise.evaluate._backtest import backtest, compare
 from tierwise.evaluate._before_after import before_after
-from tierwise.evaluate._cost import cost_to_serve
+from tierwise.evaluate._cost import COSTS, HOURLY_RATE, cost_to_serve
 from tierwise.evaluate._drift import Thresholds, drift
 from tierwise.evaluate._holdout import holdout_uplift
 from tierwise.evaluate._metrics import (
@@ -132,6 +132,8 @@ def report_data(
     dimension: str = "value_tier",
     backtest_as_of: date | None = None,
     horizon_days: int = 180,
+    costs: dict[str, float] | None = None,
+    hourly_rate: float = HOURLY_RATE,
 ) -> dict[str, Any]:
     """Every number of the report: performance over time, migration, drift, cost to serve,
     holdout uplift and (with ``backtest_as_of``) a backtest."""
@@ -176,7 +178,10 @@ def report_data(
             )
             out["holdout"] = holdout_uplift(before, feats, shares=shares, since=snaps[-2].as_of)
     with connect(settings, store) as analytics:
-        out["cost"] = cost_to_serve(analytics, tiers, as_of=latest.as_of, order=order)
+        out["cost"] = cost_to_serve(
+            analytics, tiers, as_of=latest.as_of, order=order,
+            costs=None if costs is None else COSTS | costs, hourly_rate=hourly_rate,
+        )  # fmt: skip
         if backtest_as_of is not None:
             out["backtest"] = backtest(
                 analytics,
