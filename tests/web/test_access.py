@@ -199,6 +199,14 @@ EXPECTED: dict[tuple[str, str], Op] = {
         WRITE, setup=_pending, body=lambda env, u: {"approve": False, "note": "keep A"}
     ),
     ("GET", "/api/v1/snapshots"): Op(everyone(200)),
+    # the evaluation is over every customer: roles that may preview, not reps
+    ("GET", "/api/v1/evaluation"): Op(
+        {"admin": 200, "boss": 200, "rep1": 403, "rep2": 403, "ana": 200}
+    ),
+    ("GET", "/api/v1/evaluation/migration"): Op(
+        {"admin": 200, "boss": 200, "rep1": 403, "rep2": 403, "ana": 200},
+        params={"from": 1, "to": 2, "row": "A", "col": "A"},
+    ),
     ("GET", "/api/v1/snapshots/{snapshot_id}/labels"): Op(everyone(200), setup=_latest_snapshot),
     ("GET", "/api/v1/jobs/{job_id}"): Op(everyone(200), setup=_classify_job),
     ("GET", "/api/v1/users"): Op(admin_only(200)),

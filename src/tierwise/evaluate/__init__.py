@@ -24,7 +24,9 @@ from tierwise.evaluate._report import render_report, write_report
 from tierwise.evaluate._service import (
     backtest_store,
     before_after_store,
+    cell_customers,
     drift_store,
+    evaluation_view,
     migration_store,
     report_data,
 )
@@ -40,11 +42,13 @@ __all__ = [
     "before_after",
     "before_after_store",
     "calibration_error",
+    "cell_customers",
     "compare",
     "confidence_words",
     "cost_to_serve",
     "drift",
     "drift_store",
+    "evaluation_view",
     "flow",
     "holdout",
     "holdout_expr",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -24,11 +24,14 @@ from tierwise.evaluate._metrics import (
     snapshot_features,
     snapshot_tiers,
 )
-from tierwise.evaluate._migration import flow, migration
+from tierwise.evaluate._migration import NEW, flow, migration, migration_customers
 from tierwise.scheme._io import load_scheme
 from tierwise.scheme._model import Scheme
 from tierwise.settings import Settings
 from tierwise.store.tables import snapshots
+
+if TYPE_CHECKING:  # access imports this package (the dashboard's matrix): no cycle at run time
+    from tierwise.access._principal import Principal
 
 _NONE = "No published snapshot yet: run `tierwise classify` first. / 还没有已发布的快照：请先运行 `tierwise classify`。"
 
@@ -201,6 +204,72 @@ def before_after_store(
         return before_after(conn, data_dir=settings.data_dir, dimension=dimension, at=at)
 
 
+def evaluation_view(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    data_dir: Path,
+    dimension: str = "value_tier",
+    from_snapshot: int | None = None,
+    to_snapshot: int | None = None,
+    lang: str = "en",
+) -> dict[str, Any]:
+    """What the evaluation page shows (whole population: roles that may preview): tier metrics
+    over time, the Pareto curve, the migration matrix between two snapshots, the flow."""
+    principal.require("preview")
+    snaps = published_snapshots(conn)
+    if not snaps:
+        return {"snapshots": [], "performance": [], "migration": None, "flow": [], "labels": {}}
+    scheme = _store.scheme_for_snapshot(conn, snapshot=snaps[-1])
+    if dimension not in scheme.dimensions:
+        raise NotFoundError(
+            f"Dimension {dimension!r} is not in the scheme; use one of {', '.join(scheme.dimensions)}."
+        )
+    order = _order(scheme, dimension)
+    out: dict[str, Any] = {
+        "dimension": dimension,
+        "title": scheme.dimensions[dimension].title.get(lang),
+        "snapshots": [{"id": int(x.id), "as_of": x.as_of.isoformat()} for x in snaps],
+        "labels": {k: _label_text(scheme, dimension, k)[lang] for k in order},
+        "performance": performance(conn, data_dir=data_dir, dimension=dimension),
+        "migration": None,
+        "flow": [],
+    }
+    if len(snaps) > 1 or (from_snapshot is not None and to_snapshot is not None):
+        a, b = _pair(conn, from_snapshot, to_snapshot)
+        out["migration"] = migration(
+            conn, from_snapshot=a, to_snapshot=b, dimension=dimension, order=order
+        )
+        out["flow"] = flow(conn, snapshot_ids=[int(x.id) for x in snaps[-6:]], dimension=dimension)
+    return out
+
+
+def cell_customers(
+    conn: sa.Connection,
+    *,
+    principal: Principal,
+    from_snapshot: int,
+    to_snapshot: int,
+    dimension: str,
+    from_label: str,
+    to_label: str,
+    limit: int = 200,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The customers behind one cell of the migration matrix (``from_label`` may be NEW)."""
+    principal.require("preview")
+    _pair(conn, from_snapshot, to_snapshot)  # both must be published snapshots
+    rows = migration_customers(
+        conn, from_snapshot=from_snapshot, to_snapshot=to_snapshot, dimension=dimension,
+        from_label=from_label, to_label=to_label, limit=limit, offset=offset,
+    )  # fmt: skip
+    return {
+        "from_snapshot": from_snapshot, "to_snapshot": to_snapshot, "dimension": dimension,
+        "from_label": from_label, "to_label": to_label, "new": from_label == NEW,
+        "customers": rows, "limit": limit, "offset": offset,
+    }  # fmt: skip
+
+
 def _label_text(scheme: Scheme, dimension: str, key: str) -> dict[str, str]:
     from tierwise.classify._explain import label_text
 
@@ -208,4 +277,12 @@ def _label_text(scheme: Scheme, dimension: str, key: str) -> dict[str, str]:
     return {"zh": label_text(dim, key, "zh"), "en": label_text(dim, key, "en")}
 
 
-__all__ = ["backtest_store", "before_after_store", "drift_store", "migration_store", "report_data"]
+__all__ = [
+    "backtest_store",
+    "before_after_store",
+    "cell_customers",
+    "drift_store",
+    "evaluation_view",
+    "migration_store",
+    "report_data",
+]

@@ -7,6 +7,7 @@ from tierwise.web.routes import (
     auth,
     customers,
     dashboard,
+    evaluation,
     imports,
     schemes,
     snapshots,
@@ -20,6 +21,7 @@ ROUTERS: list[APIRouter] = [
     schemes.router,
     imports.router,
     snapshots.router,
+    evaluation.router,
     work.router,
     admin.router,
 ]
