@@ -220,3 +220,26 @@ def test_preview_then_publish_a_scheme(page: Any, browser_env: WebEnv) -> None:
         now = current_scheme(conn)
     assert now.version == before + 1 and now.scheme.name == "Tierwise 2027"
     assert "Renamed for 2027" in page.inner_text("#scheme-versions")
+
+
+def test_a_reps_day(page: Any, browser_env: WebEnv) -> None:
+    """rep1 opens My work, completes one follow-up and skips another with a reason."""
+    _sign_in(page, "rep1")
+    page.click("nav a[href='/work']")
+    page.wait_for_url(page.base + "/work")
+    rows = "#my-work tbody tr[data-task-id]"
+    before = page.locator(rows).count()
+    assert before >= 2, "rep1 has follow-ups due after the classification"
+    first = page.locator(rows).first
+    done_id = first.get_attribute("data-task-id")
+    first.locator("form.done input[name=note]").fill("谈了新品 / talked about the new range")
+    first.locator("form.done button").click()
+    page.wait_for_url(page.base + "/work")
+    assert page.locator(f"tr[data-task-id='{done_id}']").count() == 0
+    second = page.locator(rows).first
+    second.locator("form.skip input[name=reason]").fill("customer travelling")
+    second.locator("form.skip button").click()
+    page.wait_for_url(page.base + "/work")
+    assert page.locator(rows).count() == before - 2
+    page.click("#lang-switch")
+    page.wait_for_selector("h1:has-text('我的待办')")

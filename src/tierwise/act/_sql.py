@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tierwise.errors import DataError
 from tierwise.store.tables import JSON, TS, interactions
 
 #: interaction kinds that are a contact with the customer (not a web visit or an email opened)
@@ -22,7 +23,13 @@ CONTACT_KINDS = ("visit", "call", "email", "sms", "wechat", "meeting", "other")
 def naive_utc(moment: datetime) -> datetime:
     """``moment`` as the naive UTC datetime the store keeps (aware values are converted)."""
     if moment.tzinfo is not None:
-        return moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise DataError(
+                f"The time {moment.isoformat()} is out of range.", key="err.time_range",
+                value=moment.isoformat(),
+            ) from None  # fmt: skip
     return moment
 
 

@@ -1,4 +1,7 @@
-"""My work, the public pool and the complaint queue (JSON; the pages come later).
+"""My work, the public pool and the complaint queue.
+
+My work is a page (``/work``, its JSON twin ``/api/v1/tasks``) with forms to complete, skip or
+snooze a task; the pool and the complaint queue are JSON for now.
 
 Each operation calls one `tierwise.act` function in one transaction; the caller's role and
 scope are enforced there (a rep acts on their own tasks and the pool only).
@@ -6,18 +9,18 @@ scope are enforced there (a rep acts on their own tasks and the pool only).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierwise import act
 from tierwise.store import read_only
 from tierwise.store.tables import utcnow
 from tierwise.web._deps import ChangingUser, CurrentUser, IdPath, LangDep, StoreDep
-from tierwise.web._render import twin
+from tierwise.web._render import page, twin
 
 router = APIRouter()
 
@@ -33,6 +36,46 @@ def tasks_json(
     with read_only(store).connect() as conn:
         return twin(act.list_tasks(conn, principal=auth.principal, now=utcnow(), due=due,
                                    everyone=everyone, limit=limit, lang=lang))  # fmt: skip
+
+
+@router.get("/work", response_class=HTMLResponse, include_in_schema=False)
+def work_page(request: Request, store: StoreDep, auth: CurrentUser, lang: LangDep) -> Response:
+    with read_only(store).connect() as conn:
+        rows = act.list_tasks(conn, principal=auth.principal, now=utcnow(), lang=lang)
+    return page(request, "work.html", {"tasks": rows})
+
+
+@router.post("/work/tasks/{task_id}/done", include_in_schema=False)
+def work_done_form(
+    task_id: IdPath, store: StoreDep, auth: ChangingUser,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:  # fmt: skip
+    with store.begin() as conn:
+        act.complete_task(conn, principal=auth.principal, task_id=task_id, now=utcnow(),
+                          note=note.strip() or None)  # fmt: skip
+    return RedirectResponse("/work", status_code=303)
+
+
+@router.post("/work/tasks/{task_id}/skip", include_in_schema=False)
+def work_skip_form(
+    task_id: IdPath, store: StoreDep, auth: ChangingUser,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:  # fmt: skip
+    with store.begin() as conn:
+        act.skip_task(conn, principal=auth.principal, task_id=task_id, reason=reason,
+                      now=utcnow())  # fmt: skip
+    return RedirectResponse("/work", status_code=303)
+
+
+@router.post("/work/tasks/{task_id}/snooze", include_in_schema=False)
+def work_snooze_form(
+    task_id: IdPath, store: StoreDep, auth: ChangingUser,
+    until: Annotated[date, Form()], reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:  # fmt: skip
+    with store.begin() as conn:
+        act.snooze_task(conn, principal=auth.principal, task_id=task_id, reason=reason,
+                        until=datetime(until.year, until.month, until.day, 9, 0), now=utcnow())  # fmt: skip
+    return RedirectResponse("/work", status_code=303)
 
 
 class DoneIn(BaseModel):
