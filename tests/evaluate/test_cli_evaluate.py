@@ -99,7 +99,9 @@ def test_backtest_compares_two_scheme_files(store: Path, tmp_path: Path) -> None
         store,
     )  # fmt: skip
     assert set(out) >= {"a", "b", "summary", "verdict"}
-    assert out["summary"]["a"]["top_lift"] == out["summary"]["b"]["top_lift"]
+    assert out["summary"]["a"]["top_lift"] == pytest.approx(
+        out["summary"]["b"]["top_lift"], rel=1e-9
+    )
 
 
 def test_drift_command(store: Path) -> None:
