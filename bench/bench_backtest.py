@@ -11,6 +11,7 @@ calibration overhead shows on its own. The data set is
 the classification benchmark's cache (``bench/bench_classify.py`` builds it).
 
     flock /tmp/tierwise-heavy.lock .venv/bin/python bench/bench_backtest.py
+    .venv/bin/python bench/bench_backtest.py --quick
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from tierwise.scheme import default_scheme
 
     bc = _classify_bench()
-    db = Path(args.db)
+    if getattr(args, "quick", False):  # the classification benchmark's small data set (smoke test)
+        db = bc.dataset(bc.QUICK_ORDERS, Path(args.out), log=lambda _m: None).duckdb
+        bc.rollup_seconds(db, log=lambda _m: None)  # the order_days rollup, as the copy keeps it
+    else:
+        db = Path(args.db)
     if not db.exists():
         raise SystemExit(
             f"{db} is missing: build it with `.venv/bin/python bench/bench_classify.py "
@@ -112,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=str(DEFAULT_DB), help="analytics.duckdb of the data set")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="the 20,000-order data set")
     parser.add_argument("--out", default=str(BENCH / "out"))
     print(json.dumps(run(parser.parse_args()), indent=2))
 
