@@ -191,17 +191,32 @@ def report_cmd(
     console.print(f"{'报告已写入' if language == 'zh' else 'Report written to'} {path}")
 
 
-@app.command("drift", epilog="Example: tierwise drift --json")
+@app.command(
+    "drift", epilog="Example: tierwise drift --json   |   tierwise drift --psi 0.1 --tier-size 0.1"
+)
 def drift_cmd(
+    tier_size: Annotated[
+        float, typer.Option("--tier-size", help="Warn when a tier's size moves more (0.2: ±20 %).")
+    ] = 0.2,
+    psi: Annotated[float, typer.Option("--psi", help="Warn above this PSI of a feature.")] = 0.25,
+    calibration: Annotated[
+        float, typer.Option("--calibration", help="Warn when actual/predicted purchases move more.")
+    ] = 0.2,
     dimension: DimensionOpt = "value_tier",
     as_json: JsonOpt = False,
     lang: LangOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Drift between the two latest snapshots: tier sizes, feature PSI, model calibration."""
-    from tierwise.evaluate import drift_store
+    from tierwise.evaluate import Thresholds, drift_store
 
-    data = _with_store(data_dir, lambda s, store: drift_store(s, store, dimension=dimension))
+    for name, value in (("--tier-size", tier_size), ("--psi", psi), ("--calibration", calibration)):
+        if value <= 0:
+            raise DataError(f"{name} {value}: use a threshold above 0, e.g. {name} 0.2.")
+    th = Thresholds(tier_size=tier_size, psi=psi, calibration=calibration)
+    data = _with_store(
+        data_dir, lambda s, store: drift_store(s, store, dimension=dimension, thresholds=th)
+    )
     if as_json:
         _dump(data)
         return

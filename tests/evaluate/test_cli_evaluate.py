@@ -110,6 +110,12 @@ def test_drift_command(store: Path) -> None:
     assert out["calibration"] is not None and out["calibration"]["days"] == 123
     assert all(w["zh"] and w["en"] for w in out["warnings"])
     assert _run(["drift", "--lang", "zh"], store).exit_code == 0
+    strict = _json(["drift", "--tier-size", "0.0001", "--psi", "0.0001"], store)
+    assert strict["thresholds"]["psi"] == 0.0001
+    assert {w["kind"] for w in strict["warnings"]} >= {"tier_size", "psi"}
+    assert len(strict["warnings"]) > len(out["warnings"])
+    bad = _run(["drift", "--psi", "0"], store)
+    assert bad.exit_code != 0 and "--psi" in str(bad.exception)
 
 
 def test_report_json_has_every_section(store: Path) -> None:
