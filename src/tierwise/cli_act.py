@@ -146,7 +146,7 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], lang: str
 # --- tasks ----------------------------------------------------------------------------------
 
 
-@tasks_app.command("list")
+@tasks_app.command("list", epilog="Example: tierwise tasks list --user rep01 --lang zh")
 def tasks_list(
     user: UserOpt = None,
     due: Annotated[
@@ -175,7 +175,7 @@ def tasks_list(
            language)  # fmt: skip
 
 
-@tasks_app.command("generate")
+@tasks_app.command("generate", epilog="Example: tierwise tasks generate --json")
 def tasks_generate(
     lang: LangOpt = None,
     as_json: JsonOpt = False,
@@ -197,7 +197,10 @@ def tasks_generate(
     )  # fmt: skip
 
 
-@tasks_app.command("done")
+@tasks_app.command(
+    "done",
+    epilog='Example: tierwise tasks done 42 --note "called, will order next week" --user rep01',
+)
 def tasks_done(
     task_id: int,
     note: Annotated[Optional[str], typer.Option(help="What was said or agreed.")] = None,  # noqa: UP045
@@ -213,7 +216,10 @@ def tasks_done(
     _dump(data) if as_json else console.print(f"✓ {data}")
 
 
-@tasks_app.command("snooze")
+@tasks_app.command(
+    "snooze",
+    epilog='Example: tierwise tasks snooze 42 --until 2026-12-09 --reason "on holiday" --user rep01',
+)
 def tasks_snooze(
     task_id: int,
     until: Annotated[str, typer.Option(help="YYYY-MM-DD[THH:MM] (UTC)")],
@@ -235,7 +241,10 @@ def tasks_snooze(
     _dump(data) if as_json else console.print(f"✓ {data}")
 
 
-@tasks_app.command("skip")
+@tasks_app.command(
+    "skip",
+    epilog='Example: tierwise tasks skip 42 --reason "customer asked for no calls" --user rep01',
+)
 def tasks_skip(
     task_id: int,
     reason: Annotated[str, typer.Option(help="Why (required).")] = "",
@@ -250,7 +259,9 @@ def tasks_skip(
     _dump(data) if as_json else console.print(f"✓ {data}")
 
 
-@app.command("schedule")
+@app.command(
+    "schedule", epilog="Example: tierwise schedule   (run it every few minutes, e.g. from cron)"
+)
 def schedule(
     deliver: Annotated[bool, typer.Option(help="Send due webhooks too.")] = True,
     now: NowOpt = None,
@@ -268,7 +279,7 @@ def schedule(
 # --- pool -----------------------------------------------------------------------------------
 
 
-@pool_app.command("list")
+@pool_app.command("list", epilog="Example: tierwise pool list --user rep01")
 def pool_list(
     limit: int = 100,
     user: UserOpt = None,
@@ -290,7 +301,7 @@ def pool_list(
                   ("value_365d", _t("value", language))], language)  # fmt: skip
 
 
-@pool_app.command("claim")
+@pool_app.command("claim", epilog="Example: tierwise pool claim C0001 --user rep01")
 def pool_claim(
     customer_id: str,
     user: UserOpt = None,
@@ -302,7 +313,7 @@ def pool_claim(
         conn, principal=who, customer_id=customer_id, now=_now(now))))  # fmt: skip
 
 
-@pool_app.command("release")
+@pool_app.command("release", epilog="Example: tierwise pool release C0001 --user rep01")
 def pool_release(
     customer_id: str,
     reason: Annotated[Optional[str], typer.Option()] = None,  # noqa: UP045
@@ -315,14 +326,14 @@ def pool_release(
         conn, principal=who, customer_id=customer_id, now=_now(now), reason=reason)))  # fmt: skip
 
 
-@pool_app.command("recycle")
+@pool_app.command("recycle", epilog="Example: tierwise pool recycle --json")
 def pool_recycle(now: NowOpt = None, data_dir: DataDirOpt = None) -> None:
     """Warn owners, and recycle customers nobody followed up within their tier's period."""
     with _session(data_dir) as (_, conn):
         _dump(act.recycle(conn, now=_now(now)))
 
 
-@pool_app.command("assign")
+@pool_app.command("assign", epilog="Example: tierwise pool assign --json")
 def pool_assign(
     rule: Annotated[
         Optional[str],  # noqa: UP045
@@ -338,7 +349,9 @@ def pool_assign(
         conn, principal=who, now=_now(now), limit=limit, rule=rule)))  # fmt: skip
 
 
-@pool_app.command("caps")
+@pool_app.command(
+    "caps", epilog="Example: tierwise pool caps rep01 --max-customers 300 --max-value 5000000"
+)
 def pool_caps(
     username: str,
     max_customers: Annotated[Optional[int], typer.Option()] = None,  # noqa: UP045
@@ -364,7 +377,7 @@ def pool_caps(
 # --- complaints -----------------------------------------------------------------------------
 
 
-@complaints_app.command("list")
+@complaints_app.command("list", epilog="Example: tierwise complaints list --lang zh")
 def complaints_list(
     limit: int = 100,
     user: UserOpt = None,
@@ -391,7 +404,7 @@ def complaints_list(
                   ("deadline_at", _t("deadline", language)), ("text", "")], language)  # fmt: skip
 
 
-@complaints_app.command("escalate")
+@complaints_app.command("escalate", epilog="Example: tierwise complaints escalate --json")
 def complaints_escalate(now: NowOpt = None, data_dir: DataDirOpt = None) -> None:
     """Escalate every complaint past its SLA to the owner's manager (once)."""
     with _session(data_dir) as (_, conn):
@@ -399,7 +412,9 @@ def complaints_escalate(now: NowOpt = None, data_dir: DataDirOpt = None) -> None
         _dump(act.escalate(conn, now=_now(now)))
 
 
-@complaints_app.command("respond")
+@complaints_app.command(
+    "respond", epilog='Example: tierwise complaints respond 17 --note "called back" --user rep01'
+)
 def complaints_respond(
     feedback_id: str,
     note: Annotated[Optional[str], typer.Option()] = None,  # noqa: UP045
@@ -415,7 +430,10 @@ def complaints_respond(
 # --- webhooks -------------------------------------------------------------------------------
 
 
-@webhooks_app.command("add")
+@webhooks_app.command(
+    "add",
+    epilog="Example: tierwise webhooks add https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY --format wecom",
+)
 def webhooks_add(
     url: str,
     format: Annotated[
@@ -436,20 +454,22 @@ def webhooks_add(
         lang=_lang(lang))))  # fmt: skip
 
 
-@webhooks_app.command("list")
+@webhooks_app.command("list", epilog="Example: tierwise webhooks list")
 def webhooks_list(user: UserOpt = None, data_dir: DataDirOpt = None) -> None:
     """Registered receivers (bot tokens in URLs are not shown)."""
     _dump(_run(data_dir, user, lambda conn, who: act.list_endpoints(conn, principal=who)))
 
 
-@webhooks_app.command("log")
+@webhooks_app.command("log", epilog="Example: tierwise webhooks log --json")
 def webhooks_log(limit: int = 50, user: UserOpt = None, data_dir: DataDirOpt = None) -> None:
     """The delivery log: newest deliveries, their attempts and last error."""
     _dump(_run(data_dir, user, lambda conn, who: act.delivery_log(
         conn, principal=who, limit=limit)))  # fmt: skip
 
 
-@webhooks_app.command("test")
+@webhooks_app.command(
+    "test", epilog="Example: tierwise webhooks test http://127.0.0.1:9000/hook --format json"
+)
 def webhooks_test(
     url: str,
     format: Annotated[
@@ -487,7 +507,7 @@ _default_to(complaints_app, complaints_list, "complaints")
 # --- care and export ------------------------------------------------------------------------
 
 
-@app.command("care")
+@app.command("care", epilog="Example: tierwise care --days 30 --plan")
 def care(
     days: Annotated[int, typer.Option(help="Look this many days ahead.")] = 30,
     plan_tasks: Annotated[
@@ -513,7 +533,9 @@ def care(
                   ("reason", _t("event", language))], language)  # fmt: skip
 
 
-@app.command("export")
+@app.command(
+    "export", epilog="Example: tierwise export --where value_tier=A,B --out targets.xlsx --lang zh"
+)
 def export(
     out: Annotated[Path, typer.Option("--out", help="A .xlsx, .csv or .parquet file")],
     where: Annotated[
