@@ -247,6 +247,7 @@ PUBLIC: dict[str, set[str]] = {
         "evaluation_view",
         "flow",
         "holdout",
+        "holdout_clause",
         "holdout_expr",
         "holdout_mask",
         "holdout_seed",

@@ -414,7 +414,7 @@ __all__ = ["app", "main"]
 
 
 # classification commands register themselves on `app`
-from tierwise import cli_classify as _cli_classify  # noqa: E402, F401
 from tierwise import cli_act as _cli_act  # noqa: E402, F401
-from tierwise import cli_models as _cli_models  # noqa: E402, F401
+from tierwise import cli_classify as _cli_classify  # noqa: E402, F401
 from tierwise import cli_evaluate as _cli_evaluate  # noqa: E402, F401
+from tierwise import cli_models as _cli_models  # noqa: E402, F401

@@ -170,3 +170,27 @@ def test_open_tasks_follow_the_owner(world: World) -> None:
         world.own(conn, "A1", "wang")
         assert generate(conn, now=NOW).reassigned == 1
     assert sorted(_mine(world, "wang")) == ["A1"]
+
+
+def test_a_tiers_holdout_gets_no_follow_up(world: World) -> None:
+    from act_world import publish_default
+
+    from tierwise.evaluate import holdout
+
+    names = [f"A{i}" for i in range(1, 41)]
+    with world.engine.begin() as conn:
+        publish_default(
+            conn,
+            **{
+                'recommendations: ["*"]    # product': 'holdout_share: 0.25\n      recommendations: ["*"]    # product'
+            },
+        )
+        for cid in names:
+            world.customer(conn, cid)
+            world.own(conn, cid, "li")
+        world.classify(conn, dict.fromkeys(names, "A"))
+        created = generate(conn, now=NOW).created
+    held = {c for c in names if holdout(world.pks[c], "A", 0.25)}
+    assert 0 < len(held) < len(names)  # 40 customers, a quarter held out, give or take
+    assert created == len(names) - len(held)
+    assert set(_mine(world)) == set(names) - held

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import ibis
 import numpy as np
@@ -65,3 +66,19 @@ def test_holdout_uplift_of_treated_over_held_out_customers() -> None:
     assert row["holdout"] == int(mask.sum()) and row["treated"] == len(pks) - int(mask.sum())
     assert row["retention_uplift"] == pytest.approx(1.0)
     assert row["revenue_uplift"] == pytest.approx(20.0)
+
+
+def test_the_store_clause_agrees_with_numpy(engine: Any) -> None:
+    import sqlalchemy as sa
+
+    from tierwise.evaluate import holdout_clause
+
+    pks = PKS[:2000]
+    keys = sa.Table("holdout_keys", sa.MetaData(), sa.Column("pk", sa.BigInteger()))
+    with engine.begin() as conn:
+        keys.create(conn)
+        conn.execute(keys.insert(), [{"pk": int(p)} for p in pks])
+        query = sa.select(keys.c.pk, holdout_clause(keys.c.pk, "A", 0.1, seed=3).label("h"))
+        rows = dict(conn.execute(query).all())
+    got = [bool(rows[int(p)]) for p in pks]
+    assert got == holdout_mask(pks, "A", 0.1, seed=3).tolist() and any(got)

@@ -37,6 +37,7 @@ from tierwise.act._sql import (
     text,
 )
 from tierwise.errors import DataError, NotFoundError
+from tierwise.evaluate._holdout import holdout_clause
 from tierwise.store import audit
 from tierwise.store.tables import (
     customer_owners,
@@ -124,6 +125,8 @@ def generate(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = 
                 labels.c.dimension == books.dimension,
                 labels.c.label == tier,
                 ~_has_open("follow_up", pk),
+                # the tier's holdout gets no proactive contact (evaluation measures the uplift)
+                ~holdout_clause(pk, tier, book.holdout_share or 0.0),
             )
             .subquery("base")
         )

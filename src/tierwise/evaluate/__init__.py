@@ -13,6 +13,7 @@ from tierwise.evaluate._cost import COSTS, HOURLY_RATE, cost_to_serve
 from tierwise.evaluate._drift import Thresholds, drift, psi
 from tierwise.evaluate._holdout import (
     holdout,
+    holdout_clause,
     holdout_expr,
     holdout_mask,
     holdout_seed,
@@ -51,6 +52,7 @@ __all__ = [
     "evaluation_view",
     "flow",
     "holdout",
+    "holdout_clause",
     "holdout_expr",
     "holdout_mask",
     "holdout_seed",

@@ -17,6 +17,7 @@ import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import sqlalchemy as sa
 
 from tierwise.errors import DataError
 from tierwise.models._cluster import _hash
@@ -58,6 +59,24 @@ def _hash_np(pk: npt.NDArray[np.int64], seed: int) -> npt.NDArray[np.int64]:
     h1 = (x * 1_103_515_245 + s) % _P
     h2 = (h1 * h1 + 2_654_435_761 % _P) % _P
     return np.asarray((h2 * 69_069 + h1) % _P, dtype=np.int64)
+
+
+def holdout_clause(
+    customer_pk: sa.ColumnElement[int], tier: str, share: float, seed: int | str = 0
+) -> sa.ColumnElement[bool]:
+    """``holdout`` as a SQLAlchemy condition on the store (SQLite and PostgreSQL): the same
+    integer arithmetic in 64-bit SQL integers, so act can leave holdout customers out of a
+    set-based statement."""
+    _check(share)
+    if share == 0:
+        return sa.false()
+    s = (holdout_seed(tier, seed) * 48_271 + 12_345) % _P
+    p = sa.literal(_P, sa.BigInteger())
+    x = ((sa.cast(customer_pk, sa.BigInteger()) % p) + p) % p
+    h1 = (x * 1_103_515_245 + s) % p
+    h2 = (h1 * h1 + 2_654_435_761 % _P) % p
+    h = (h2 * 69_069 + h1) % p
+    return (h % BUCKETS) < _threshold(share)
 
 
 def holdout_mask(
@@ -147,4 +166,11 @@ def holdout_uplift(
     return out
 
 
-__all__ = ["holdout", "holdout_expr", "holdout_mask", "holdout_seed", "holdout_uplift"]
+__all__ = [
+    "holdout",
+    "holdout_clause",
+    "holdout_expr",
+    "holdout_mask",
+    "holdout_seed",
+    "holdout_uplift",
+]
