@@ -109,7 +109,11 @@ MODEL_FEATURES: Final[dict[str, tuple[str, str, Unit]]] = {
         "expected purchases (model horizon)",
         "number",
     ),
-    "expected_spend": ("预计客单价（Gamma-Gamma）", "expected spend per order (Gamma-Gamma)", "money"),
+    "expected_spend": (
+        "预计客单价（Gamma-Gamma）",
+        "expected spend per order (Gamma-Gamma)",
+        "money",
+    ),
     "clv": ("客户终身价值（折现）", "customer lifetime value (discounted)", "money"),
     "churn_score": ("流失风险分（0-100）", "churn risk score (0-100)", "score"),
     "behaviour_cluster": ("行为分群", "behaviour cluster", "text"),
