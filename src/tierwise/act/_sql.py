@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tierwise.errors import DataError
+from tierwise.errors import ConfigError, DataError
 from tierwise.store.tables import JSON, TS, interactions
 
 #: interaction kinds that are a contact with the customer (not a web visit or an email opened)
@@ -96,8 +96,9 @@ def insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
         return sqlite.insert(table).on_conflict_do_nothing()
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(
-        f"Act statements support SQLite and PostgreSQL, not {conn.dialect.name}."
+    raise ConfigError(
+        f"Tierwise's store runs on SQLite or PostgreSQL, not {conn.dialect.name}: set "
+        "TIERWISE_DATABASE_URL to a sqlite:/// or postgresql+psycopg:// URL."
     )
 
 

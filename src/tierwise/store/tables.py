@@ -20,88 +20,36 @@ add a migration; ``tests/store/test_store_schema.py`` fails until both agree.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 
-KEY_LENGTH: Final = 128
-PHONE_LENGTH: Final = 64
-EMAIL_LENGTH: Final = 320
-ENUM_LENGTH: Final = 32
-ROW_HASH_LENGTH: Final = 32
-
-ROLES: Final = ("admin", "manager", "rep", "analyst")
-JOB_STATES: Final = ("queued", "running", "done", "failed", "interrupted")
-BATCH_STATES: Final = ("running", "done", "failed", "interrupted")
-SEVERITIES: Final = ("error", "warning")
-
-NAMING_CONVENTION: Final = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> datetime:
-    """The current UTC time as a naive datetime, the form every bookkeeping column stores."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-# BIGINT on PostgreSQL; INTEGER on SQLite so that the primary key aliases the ROWID.
-ID_TYPE: Final = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-KEY: Final = sa.String(KEY_LENGTH)
-PHONE: Final = sa.String(PHONE_LENGTH)
-EMAIL: Final = sa.String(EMAIL_LENGTH)
-ENUM: Final = sa.String(ENUM_LENGTH)
-NUMBER: Final[sa.Double[float]] = sa.Double()
-TS: Final = sa.DateTime(timezone=False)
-# SQL NULL (not JSON null) for None, so that "IS NULL" finds absent values
-JSON: Final = sa.JSON(none_as_null=True)
-
-
-def _id() -> sa.Column[int]:
-    return sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True)
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _batch_id(*, nullable: bool = True, ondelete: str = "SET NULL") -> sa.Column[int]:
-    return sa.Column(
-        "batch_id",
-        sa.BigInteger(),
-        sa.ForeignKey("import_batches.id", ondelete=ondelete),
-        nullable=nullable,
-        index=True,
-    )
-
-
-def _customer_fk(name: str, *, nullable: bool = False) -> sa.Column[int]:
-    return sa.Column(
-        name,
-        sa.BigInteger(),
-        sa.ForeignKey("customers.id", ondelete="RESTRICT"),
-        nullable=nullable,
-        index=True,
-    )
-
-
-def _imported() -> tuple[sa.Column[Any], ...]:
-    """Bookkeeping columns shared by every imported table."""
-    return (
-        sa.Column("row_hash", sa.String(ROW_HASH_LENGTH), nullable=False),
-        _batch_id(),
-        sa.Column("inserted_at", TS, nullable=False, default=utcnow),
-        sa.Column("updated_at", TS, nullable=False, default=utcnow, onupdate=utcnow, index=True),
-    )
-
+from tierwise.store._columns import (
+    BATCH_STATES,
+    EMAIL,
+    EMAIL_LENGTH,
+    ENUM,
+    ENUM_LENGTH,
+    JOB_STATES,
+    JSON,
+    KEY,
+    KEY_LENGTH,
+    NAMING_CONVENTION,
+    NUMBER,
+    PHONE,
+    PHONE_LENGTH,
+    ROLES,
+    ROW_HASH_LENGTH,
+    SEVERITIES,
+    TS,
+    _batch_id,
+    _customer_fk,
+    _id,
+    _imported,
+    _in,
+    metadata,
+    utcnow,
+)
 
 # --- users, jobs, import bookkeeping ------------------------------------------------------
 
@@ -617,214 +565,22 @@ login_attempts = sa.Table(
     sa.Index(None, "ip", "at"),
 )
 
-# --- act: tasks, the public pool, complaint SLAs, webhooks, care -----------------------------
-#
-# Generated work is idempotent through keys: ``dedupe_key`` names what caused a task (its kind,
-# customer and the day its cycle started), so generating twice inserts nothing new;
-# ``open_key`` is set only while a task is open or snoozed and is unique, so a customer has at
-# most one open task of a kind (NULLs are distinct on SQLite and PostgreSQL alike: a portable
-# partial unique index).
-
-TASK_KINDS: Final = ("follow_up", "win_back", "care", "complaint", "notice")
-TASK_STATES: Final = ("open", "done", "snoozed", "skipped", "cancelled")
-POOL_EVENTS: Final = ("assigned", "claimed", "released", "warned", "recycled")
-DELIVERY_STATES: Final = ("pending", "delivered", "dead")
-WEBHOOK_FORMATS: Final = ("json", "wecom", "dingtalk", "feishu")
-TASK_KEY_LENGTH: Final = 200
-
-
-def _customer_ref(*, index: bool = False) -> sa.Column[int]:
-    """``customer_pk``: act rows go with their customer (erasure, merges)."""
-    return sa.Column(
-        "customer_pk",
-        sa.BigInteger(),
-        sa.ForeignKey("customers.id", ondelete="CASCADE"),
-        nullable=False,
-        index=index,
-    )
-
-
-def _user_fk(name: str = "user_id") -> sa.Column[int]:
-    return sa.Column(name, sa.BigInteger(), sa.ForeignKey("users.id", ondelete="SET NULL"))
-
-
-tasks = sa.Table(
-    "tasks",
-    metadata,
-    _id(),
-    _customer_ref(),
-    # who should do it; NULL while the customer is in the pool
-    _user_fk(),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False, default="open"),
-    sa.Column("due_at", TS, nullable=False),
-    sa.Column("snoozed_until", TS),
-    sa.Column("channel", sa.String(16)),
-    # the label whose playbook planned it, and the snapshot it was planned from
-    sa.Column("playbook_tier", sa.String(64)),
-    sa.Column("snapshot_id", sa.BigInteger(), sa.ForeignKey("snapshots.id", ondelete="SET NULL")),
-    # why it is due, as a message catalogue key and its parameters (said in zh or en)
-    sa.Column("reason_key", sa.String(64), nullable=False),
-    sa.Column("reason_params", JSON),
-    sa.Column(
-        "feedback_pk",
-        sa.BigInteger(),
-        sa.ForeignKey("feedback.id", ondelete="CASCADE"),
-        index=True,
-    ),
-    sa.Column("dedupe_key", sa.String(TASK_KEY_LENGTH), nullable=False, unique=True),
-    sa.Column("open_key", sa.String(TASK_KEY_LENGTH), unique=True),
-    sa.Column("outcome", sa.String(32)),
-    sa.Column("note", sa.Text()),
-    sa.Column("created_at", TS, nullable=False, default=utcnow),
-    sa.Column("completed_at", TS),
-    sa.Column("completed_by", sa.String(KEY_LENGTH)),
-    sa.CheckConstraint(_in("kind", TASK_KINDS), name="kind"),
-    sa.CheckConstraint(_in("status", TASK_STATES), name="status"),
-    # My work: a user's open tasks by due date
-    sa.Index(None, "user_id", "status", "due_at"),
-    # a customer's tasks (re-planning, the 360 page); serves the foreign key
-    sa.Index(None, "customer_pk", "status"),
-    # the schedule: overdue open tasks of everyone
-    sa.Index(None, "status", "due_at"),
-)
-
-pool_events = sa.Table(
-    "pool_events",
-    metadata,
-    _id(),
-    _customer_ref(),
-    sa.Column("kind", sa.String(16), nullable=False),
-    # the rep concerned: the new owner (assigned, claimed), the old one (released, recycled),
-    # the warned owner (warned)
-    _user_fk(),
-    sa.Column("actor", sa.String(KEY_LENGTH), nullable=False),
-    sa.Column("at", TS, nullable=False, default=utcnow),
-    sa.Column("detail", JSON),
-    sa.CheckConstraint(_in("kind", POOL_EVENTS), name="kind"),
-    # daily claim counts and ex-owner cool-downs
-    sa.Index(None, "user_id", "kind", "at"),
-    sa.Index(None, "customer_pk", "kind", "at"),
-)
-
-# a rep's own caps, and the regions and industries the assignment rules give them
-rep_caps = sa.Table(
-    "rep_caps",
-    metadata,
-    sa.Column(
-        "user_id",
-        sa.BigInteger(),
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("max_customers", sa.Integer()),
-    sa.Column("max_value", NUMBER),
-    sa.Column("regions", JSON),
-    sa.Column("industries", JSON),
-    sa.Column("updated_at", TS, nullable=False, default=utcnow),
-    sa.Column("updated_by", sa.String(KEY_LENGTH), nullable=False),
-)
-
-complaint_sla = sa.Table(
-    "complaint_sla",
-    metadata,
-    sa.Column(
-        "feedback_pk",
-        sa.BigInteger(),
-        sa.ForeignKey("feedback.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    _customer_ref(index=True),
-    sa.Column("tier", sa.String(64)),
-    # 0 is the highest: the tier's rank in the playbook dimension, highest label first
-    sa.Column("priority", sa.Integer(), nullable=False),
-    sa.Column("sla_hours", sa.Integer(), nullable=False),
-    sa.Column("received_at", TS, nullable=False),
-    sa.Column("deadline_at", TS, nullable=False),
-    sa.Column("first_response_at", TS),
-    sa.Column("responded_by", sa.String(KEY_LENGTH)),
-    sa.Column("escalated_at", TS),
-    _user_fk("escalated_to"),
-    # the queue: unanswered complaints by priority, then deadline
-    sa.Index(None, "first_response_at", "priority", "deadline_at"),
-)
-
-webhook_endpoints = sa.Table(
-    "webhook_endpoints",
-    metadata,
-    _id(),
-    sa.Column("url", sa.Text(), nullable=False),
-    sa.Column("format", sa.String(16), nullable=False, default="json"),
-    # signs json, DingTalk (加签) and Feishu (签名校验) messages; shown only when set
-    sa.Column("secret", sa.Text()),
-    sa.Column("lang", sa.String(8), nullable=False, default="zh"),
-    # event names it receives; NULL: every event
-    sa.Column("events", JSON),
-    sa.Column("is_active", sa.Boolean(), nullable=False, default=True, server_default=sa.true()),
-    sa.Column("created_at", TS, nullable=False, default=utcnow),
-    sa.Column("created_by", sa.String(KEY_LENGTH), nullable=False),
-    sa.CheckConstraint(_in("format", WEBHOOK_FORMATS), name="format"),
-)
-
-# the outbox: one row per (endpoint, event), retried with backoff until delivered or dead
-webhook_deliveries = sa.Table(
-    "webhook_deliveries",
-    metadata,
-    _id(),
-    sa.Column(
-        "endpoint_id",
-        sa.BigInteger(),
-        sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("event", sa.String(32), nullable=False),
-    # what happened, once: enqueueing the same event twice delivers it once
-    sa.Column("event_key", sa.String(TASK_KEY_LENGTH), nullable=False),
-    sa.Column("payload", JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False, default="pending"),
-    sa.Column("attempt_no", sa.Integer(), nullable=False, default=0, server_default=sa.text("0")),
-    sa.Column("next_attempt_at", TS),
-    sa.Column("last_error", sa.Text()),
-    sa.Column("response_code", sa.Integer()),
-    sa.Column("created_at", TS, nullable=False, default=utcnow),
-    sa.Column("delivered_at", TS),
-    sa.CheckConstraint(_in("status", DELIVERY_STATES), name="status"),
-    sa.UniqueConstraint("endpoint_id", "event_key"),
-    sa.Index(None, "status", "next_attempt_at"),
-)
-
-# the delivery log: every attempt
-webhook_attempts = sa.Table(
-    "webhook_attempts",
-    metadata,
-    _id(),
-    sa.Column(
-        "delivery_id",
-        sa.BigInteger(),
-        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    sa.Column("attempt_no", sa.Integer(), nullable=False),
-    sa.Column("at", TS, nullable=False),
-    sa.Column("response_code", sa.Integer()),
-    sa.Column("error", sa.Text()),
-    sa.Column("duration_ms", NUMBER),
-)
-
-# care messages sent (or planned): one per customer, event and occasion (the frequency cap)
-care_sends = sa.Table(
-    "care_sends",
-    metadata,
-    _id(),
-    _customer_ref(),
-    sa.Column("event", sa.String(64), nullable=False),
-    sa.Column("occasion", sa.Date(), nullable=False),
-    sa.Column("channel", sa.String(16)),
-    sa.Column("task_id", sa.BigInteger(), sa.ForeignKey("tasks.id", ondelete="SET NULL")),
-    sa.Column("sent_at", TS, nullable=False, default=utcnow),
-    sa.UniqueConstraint("customer_pk", "event", "occasion"),
-    sa.Index(None, "customer_pk", "sent_at"),
+# the act tables (tasks, pool, complaint SLAs, webhooks, care) are in their own module
+from tierwise.store._tables_act import (  # noqa: E402
+    DELIVERY_STATES,
+    POOL_EVENTS,
+    TASK_KEY_LENGTH,
+    TASK_KINDS,
+    TASK_STATES,
+    WEBHOOK_FORMATS,
+    care_sends,
+    complaint_sla,
+    pool_events,
+    rep_caps,
+    tasks,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 
 #: canonical kind (as in `tierwise.ingest._schema.TABLES`) → its table
@@ -845,6 +601,7 @@ __all__ = [
     "EMAIL_LENGTH",
     "ENUM_LENGTH",
     "JOB_STATES",
+    "JSON",
     "KEY_LENGTH",
     "NAMING_CONVENTION",
     "PENDING_STATES",
@@ -857,6 +614,7 @@ __all__ = [
     "TASK_KEY_LENGTH",
     "TASK_KINDS",
     "TASK_STATES",
+    "TS",
     "WEBHOOK_FORMATS",
     "api_tokens",
     "audit_log",
