@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -402,11 +403,36 @@ def serve(
     _serve(settings, workers)
 
 
+def _argv_lang(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def said(error: TierwiseError, lang: str) -> str:
+    """The error in Chinese too, when the language is zh and the web catalogue has its key
+    (one catalogue for the web app and the CLI); else its own English text."""
+    if lang != "zh" or error.key is None:
+        return str(error)
+    from tierwise.web._i18n import messages, t
+
+    if error.key not in messages():
+        return str(error)
+    try:
+        return f"{t(error.key, 'zh', **error.params)}\n{error}"
+    except (KeyError, IndexError):
+        return str(error)
+
+
 def main() -> None:
     try:
         app()
     except TierwiseError as exc:
-        err_console.print(f"[bold red]Error / 错误:[/] {exc}", highlight=False)
+        text = said(exc, _lang(_argv_lang(sys.argv[1:])))
+        err_console.print(f"[bold red]Error / 错误:[/] {text}", highlight=False)
         raise SystemExit(2) from None
 
 

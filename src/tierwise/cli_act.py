@@ -21,7 +21,7 @@ from rich.table import Table
 from tierwise import act, pipeline
 from tierwise.access import Principal, load_principal
 from tierwise.cli import DataDirOpt, JsonOpt, LangOpt, _lang, _settings, app, console
-from tierwise.errors import DataError, NotFoundError, TierwiseError
+from tierwise.errors import DataError, NotFoundError
 from tierwise.store.tables import users
 
 T = TypeVar("T")
@@ -105,26 +105,8 @@ def _session(data_dir: Path | None) -> Iterator[tuple[sa.Engine, sa.Connection]]
 def _run(
     data_dir: Path | None, user: str | None, call: Callable[[sa.Connection, Principal], T]
 ) -> T:
-    try:
-        with _session(data_dir) as (_, conn):
-            return call(conn, _who(conn, user))
-    except TierwiseError as error:
-        raise _in_language(error) from None
-
-
-def _in_language(error: TierwiseError) -> TierwiseError:
-    """A catalogued error in Chinese too when the terminal's language is zh."""
-    if error.key is None or _lang(None) != "zh":
-        return error
-    from tierwise.web._i18n import messages, t
-
-    if error.key not in messages():
-        return error
-    try:
-        zh = t(error.key, "zh", **error.params)
-    except (KeyError, IndexError):
-        return error
-    return type(error)(f"{zh}\n{error}", key=error.key, **error.params)
+    with _session(data_dir) as (_, conn):
+        return call(conn, _who(conn, user))
 
 
 def _dump(data: Any) -> None:

@@ -97,11 +97,18 @@ def fit(
     language = _lang(lang)
     unit = time_unit.upper()
     if unit not in ("D", "W"):
-        raise DataError(f"--time-unit {time_unit!r}: use D (days) or W (weeks).")
+        raise DataError(
+            f"--time-unit {time_unit!r}: use D (days) or W (weeks).",
+            key="err.models_time_unit",
+            value=time_unit,
+        )
     if orders is not None:
         day = _date(as_of)
         if day is None:
-            raise DataError("--orders needs --as-of: the day the calibration period ends.")
+            raise DataError(
+                "--orders needs --as-of: the day the calibration period ends.",
+                key="err.models_needs_as_of",
+            )
         data = fit_orders(orders, as_of=day, time_unit=unit)
     else:
         if as_of is not None:

@@ -12,7 +12,7 @@ from act_world import World, principal_for
 from typer.testing import CliRunner
 
 from tierwise import pipeline
-from tierwise.cli import app
+from tierwise.cli import app, said
 from tierwise.settings import load_settings
 
 runner = CliRunner()
@@ -79,4 +79,5 @@ def test_refusals_are_explained_in_chinese_too(data_dir: Path) -> None:
         env=ENV | {"TIERWISE_LANGUAGE": "zh"},
     )  # fmt: skip
     assert got.exit_code != 0
-    assert "推迟到 2026-12-01 00:00 不是将来的时间。" in str(got.exception)
+    # what `tierwise` (cli.main) prints: the catalogued error in Chinese, then in English
+    assert "推迟到 2026-12-01 00:00 不是将来的时间。" in said(got.exception, "zh")

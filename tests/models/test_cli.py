@@ -186,3 +186,16 @@ def test_fit_orders_takes_a_dataframe_from_python() -> None:
     out = fit_orders(frame, as_of=dt.date(1997, 9, 30), time_unit="W")
     assert round(out["bgnbd"]["params"]["r"], 3) == 0.243
     assert round(out["gamma_gamma"]["params"]["gamma"], 2) == 15.44
+
+
+def test_the_command_says_a_catalogued_error_in_chinese(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    got = subprocess.run(
+        [sys.executable, "-m", "tierwise", "models", "fit", "--time-unit", "X", "--lang", "zh",
+         "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, env={**__import__("os").environ, **ENV}, check=False,
+    )  # fmt: skip
+    assert got.returncode == 2
+    assert "请用 D（天）或 W（周）" in got.stderr and "use D (days) or W (weeks)" in got.stderr

@@ -179,6 +179,7 @@ def model_summary(report: dict[str, Any]) -> dict[str, Any]:
             "fitted": status["fitted"],
             "reason": status.get("reason"),
             **({"params": state["params"]} if "params" in state else {}),
+            **({"se": state["se"]} if "se" in state else {}),
             **({"loglik": state["loglik"]} if "loglik" in state else {}),
             **({k: state[k] for k in ("k", "descriptions") if k in state}),
         }

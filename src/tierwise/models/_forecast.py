@@ -159,7 +159,9 @@ def forecast_store(
     from tierwise.errors import DataError
 
     if not 1 <= days <= 3650:
-        raise DataError(f"--days must be between 1 and 3650 (got {days}).", key="models.bad_days")
+        raise DataError(
+            f"--days must be between 1 and 3650 (got {days}).", key="err.forecast_days", value=days
+        )
     if not 0 < level < 1:
         raise DataError(f"--level must lie between 0 and 1 (got {level}).", key="models.bad_level")
     snap, folder = _latest(settings, store)
