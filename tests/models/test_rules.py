@@ -256,6 +256,14 @@ def test_recommend_one_customer() -> None:
     assert out.select("rank", "item", "antecedent").rows() == [(1, "C", "B"), (2, "D", "A")]
 
 
+def test_recommend_one_prices_items_from_every_customers_orders() -> None:
+    """Customer 5 never bought C or D: their prices come from the other customers' lines."""
+    labels = ibis.memtable({"customer_pk": [5], "tier": ["C"]})
+    policy = {"C": {"max_price": 30}, "*": "none"}
+    out = recommend_one(orders(), RULES, 5, as_of=AS_OF, policy=policy, labels=labels)
+    assert out.select("rank", "item", "antecedent").rows() == [(1, "C", "B"), (2, "D", "A")]
+
+
 def test_reason_in_chinese_and_english_with_product_names() -> None:
     row = {"antecedent": "A", "item": "C", "confidence": 0.6154, "lift": 3.06}
     names = {"A": "咖啡豆", "C": "磨豆机"}

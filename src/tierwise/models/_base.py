@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Final, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
 
 from tierwise.errors import DataError, TierwiseError
 
@@ -87,6 +86,8 @@ class ModelFitError(TierwiseError):
             key=f"models.fit.{reason}",
             model=model,
             detail=detail,
+            why_en=FIT_REASONS[reason]["en"],
+            why_zh=FIT_REASONS[reason]["zh"],
         )
 
     def text(self, lang: str = "en") -> str:
@@ -196,7 +197,7 @@ def read_columns(
             f"{', '.join(missing)} (have: {', '.join(names) or 'none'}). "
             "Build the input with tierwise.models.rfm_summary.",
             key="models.missing_columns",
-            missing=missing,
+            missing=", ".join(missing),
         )
     cols = {c: as_float(c, _column(data, c)) for c in required}
     n = len(next(iter(cols.values()))) if cols else 0
@@ -333,6 +334,8 @@ def maximise(
             model, "non_finite_likelihood", f"At the starting values {np.exp(start).tolist()}."
         )
     with np.errstate(all="ignore"), _one_blas_thread():
+        from scipy import optimize  # imported on the first fit: scoring needs only scipy.special
+
         res = optimize.minimize(
             penalised,
             start,
@@ -413,10 +416,13 @@ class Model:
             raise DataError(
                 f"penalizer must be a finite number >= 0 (got {self.penalizer!r}).",
                 key="models.bad_penalizer",
+                value=self.penalizer,
             )
         if self.max_iter < 1:
             raise DataError(
-                f"max_iter must be >= 1 (got {self.max_iter!r}).", key="models.bad_max_iter"
+                f"max_iter must be >= 1 (got {self.max_iter!r}).",
+                key="models.bad_max_iter",
+                value=self.max_iter,
             )
 
     def get_params(self) -> dict[str, Any]:
@@ -472,6 +478,8 @@ class Model:
                 f"This is a {data.get('model')!r} model, not a {cls.__name__}: load it with "
                 f"tierwise.models.{data.get('model')}.from_dict.",
                 key="models.wrong_model",
+                got=data.get("model"),
+                want=cls.__name__,
             )
         model = cls(**dict(data.get("hyperparameters", {})))
         if "params" in data:
@@ -481,6 +489,8 @@ class Model:
                 raise DataError(
                     f"{cls.__name__} parameters missing: {', '.join(missing)}.",
                     key="models.missing_params",
+                    model=cls.__name__,
+                    missing=", ".join(missing),
                 )
             model.params_ = {k: float(params[k]) for k in cls._param_names}
             se = data.get("se") or {}

@@ -28,10 +28,6 @@ import ibis.expr.types as ir
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped, unused-ignore]
-from sklearn.cluster import KMeans  # type: ignore[import-untyped, unused-ignore]
-from sklearn.metrics import silhouette_score  # type: ignore[import-untyped, unused-ignore]
-from sklearn.mixture import GaussianMixture  # type: ignore[import-untyped, unused-ignore]
 
 from tierwise.errors import DataError, TierwiseError
 from tierwise.features._catalog import FEATURES, feature_name
@@ -141,6 +137,8 @@ class ClusterFitError(ModelFitError):
             key=f"models.fit.{reason}",
             model="BehaviourClusters",
             detail=en,
+            why_en=en,
+            why_zh=zh,
         )
         self.reason = reason  # type: ignore[assignment]
         self.model = "BehaviourClusters"
@@ -311,6 +309,9 @@ class BehaviourClusters:
         features) from 12.8 s to 2.7–6.2 s here; the silhouette is O(n²) and needs only a few
         thousand rows.
         """
+        # scikit-learn takes half a second to import: only a fit pays for it
+        from sklearn.metrics import silhouette_score  # type: ignore[import-untyped, unused-ignore]
+
         rng = np.random.RandomState(self.random_state)
         sub = z[np.sort(rng.permutation(len(z))[:SELECT_ROWS])]
         scored = sub[:SILHOUETTE_ROWS]
@@ -342,9 +343,13 @@ class BehaviourClusters:
         return scores, np.asarray(gm.means_, dtype=np.float64), extra.astype(np.float64)
 
     def _kmeans(self, k: int, z: Array) -> Any:
+        from sklearn.cluster import KMeans  # type: ignore[import-untyped, unused-ignore]
+
         return KMeans(n_clusters=k, n_init=4, random_state=self.random_state).fit(z)
 
     def _gmm_fit(self, k: int, z: Array) -> Any:
+        from sklearn.mixture import GaussianMixture  # type: ignore[import-untyped, unused-ignore]
+
         return GaussianMixture(
             n_components=k,
             covariance_type="diag",
@@ -396,6 +401,8 @@ class BehaviourClusters:
         p_z = np.asarray(prev["cluster_centers"], dtype=np.float64)[:, pi]
         mapped = (p_z * p_scale + p_center - self.center_[ni]) / self.scale_[ni]
         cost = ((centers[:, ni][:, None, :] - mapped[None, :, :]) ** 2).sum(axis=2)
+        from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped, unused-ignore]
+
         rows, cols = linear_sum_assignment(cost)
         numbers = {int(r): prev_numbers[int(c)] for r, c in zip(rows, cols, strict=True)}
         for i in range(len(centers)):

@@ -59,13 +59,16 @@ def clv(
     True
     """
     if not (math.isfinite(horizon) and horizon > 0):
-        raise DataError(f"horizon must be > 0 (got {horizon!r}).", key="models.bad_horizon")
+        raise DataError(
+            f"horizon must be > 0 (got {horizon!r}).", key="models.bad_horizon", value=horizon
+        )
     if not (math.isfinite(step) and step > 0):
-        raise DataError(f"step must be > 0 (got {step!r}).", key="models.bad_step")
+        raise DataError(f"step must be > 0 (got {step!r}).", key="models.bad_step", value=step)
     if not (math.isfinite(discount_rate) and discount_rate > -1):
         raise DataError(
             f"discount_rate must be > -1, a rate per step such as 0.01 (got {discount_rate!r}).",
             key="models.bad_discount_rate",
+            value=discount_rate,
         )
     x, tx, t = rfm_arrays(frequency, recency, T)
     m = np.broadcast_to(as_float("monetary_value", monetary_value), x.shape)

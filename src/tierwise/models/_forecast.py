@@ -56,6 +56,7 @@ def forecast_frame(
             f"nothing to forecast from ({why or 'the scheme reads no model output'}). "
             "Classify with a scheme that uses them (the default does) and enough customers.",
             key="models.forecast.no_models",
+            why=why or "-",
         )
     bg = BetaGeo.from_dict(bg_state or {})
     gg = GammaGamma.from_dict(gg_state or {})
@@ -163,7 +164,9 @@ def forecast_store(
             f"--days must be between 1 and 3650 (got {days}).", key="err.forecast_days", value=days
         )
     if not 0 < level < 1:
-        raise DataError(f"--level must lie between 0 and 1 (got {level}).", key="models.bad_level")
+        raise DataError(
+            f"--level must lie between 0 and 1 (got {level}).", key="models.bad_level", value=level
+        )
     snap, folder = _latest(settings, store)
     report = _store.read_models(folder)
     features = _features(
@@ -178,6 +181,7 @@ def forecast_store(
             f"The latest classification has no dimension {by!r}; choose one it has "
             "(e.g. value_tier).",
             key="models.forecast.no_dimension",
+            value=by,
         )
     rows = forecast_frame(
         features,

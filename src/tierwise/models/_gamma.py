@@ -65,8 +65,9 @@ class GammaGamma(Model):
                 f'Column "monetary_value" has {int(bad.sum())} repeat buyers with a value <= 0 '
                 f"(first: {m[first]!r}). Gamma-Gamma needs positive spend: drop them or "
                 "exclude refunds from the value.",
-                key="models.bad_value",
-                column="monetary_value",
+                key="models.bad_spend",
+                count=int(bad.sum()),
+                value=float(m[first]),
             )
         n = float(w.sum())
         if n < len(self._param_names):

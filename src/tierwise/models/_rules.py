@@ -171,7 +171,9 @@ def _rules_table(rules: pl.DataFrame | ir.Table) -> ir.Table:
     )
 
 
-def _catalogue(orders: ir.Table, item: str, products: ir.Table | None) -> ir.Table:
+def item_catalogue(
+    orders: ir.Table, item: str = "product_id", products: ir.Table | None = None
+) -> ir.Table:
     """``item``, ``category``, ``price`` per item, for policies.
 
     From ``products`` (``product_id``, ``category``, ``price``) when given; otherwise from the
@@ -222,6 +224,7 @@ def _allowance(t: ir.Table, rule: TierPolicy, tier: str) -> ir.BooleanValue:
             f"'categories' and/or 'max_price' (got {rule!r}).",
             key="models.rules.bad_policy",
             tier=tier,
+            value=repr(rule),
         )
     ok: ir.BooleanValue = ibis.literal(True)
     if "categories" in rule:
@@ -244,6 +247,7 @@ def recommend(
     policy: Mapping[str, TierPolicy] | None = None,
     labels: ir.Table | None = None,
     products: ir.Table | None = None,
+    catalogue: ir.Table | None = None,
 ) -> ir.Table:
     """Per customer the ``top_n`` items they have not bought, with the rule that suggests each.
 
@@ -259,14 +263,17 @@ def recommend(
     - ``policy`` with ``labels`` ``(customer_pk, tier)``: per tier ``"none"`` (no
       recommendations), ``"all"``, or ``{"categories": [...], "max_price": 500}``; the key
       ``"*"`` covers unlisted tiers and customers without a label (unrestricted if absent).
-      Categories and prices come from ``products`` (``product_id, category, price``) or,
-      without it, from the orders (see ``_catalogue``).
+      Categories and prices come from ``catalogue`` (``item, category, price``, as
+      ``item_catalogue`` returns), else from ``products`` (``product_id, category, price``), else
+      from the orders (see ``item_catalogue``).
 
     >>> recommend(orders, rules, as_of=d, policy={"D": "none", "C": {"max_price": 100}},
     ...           labels=labels).to_polars()  # doctest: +SKIP
     """
     if top_n < 1:
-        raise DataError(f"top_n must be at least 1 (got {top_n}).", key="models.rules.bad_top_n")
+        raise DataError(
+            f"top_n must be at least 1 (got {top_n}).", key="models.rules.bad_top_n", value=top_n
+        )
     if (policy is None) != (labels is None):
         raise DataError(
             "A recommendation policy needs labels (customer_pk, tier), and labels a policy.",
@@ -284,9 +291,8 @@ def recommend(
     best = cand.group_by(["customer_pk", "item"]).aggregate(_by_reason=cand._by_reason.min())
     # restrictions depend on the item only, so they apply after the reduction (fewer rows)
     if allowed is not None or policy is not None:
-        cat = _catalogue(orders, item, products).select(
-            item="item", _category="category", _price="price"
-        )
+        found = catalogue if catalogue is not None else item_catalogue(orders, item, products)
+        cat = found.select(item="item", _category="category", _price="price")
         best = best.left_join(cat, "item").select(best, "_category", "_price")
         if allowed is not None:
             a = allowed.select("customer_pk", _category=allowed.category.cast("string"))
@@ -317,8 +323,16 @@ def recommend_one(
 ) -> pl.DataFrame:
     """``recommend`` for one customer, filtered to them before anything else; sorted by rank.
 
+    Categories and prices for a policy come from every order (or ``products``), not only the
+    customer's: the items worth suggesting are the ones they have not bought.
+
     >>> recommend_one(orders, rules, 42, as_of=date(2024, 6, 30))  # doctest: +SKIP
     """
+    if restrictions.get("catalogue") is None and (
+        restrictions.get("policy") is not None or restrictions.get("allowed") is not None
+    ):
+        item = restrictions.get("item", "product_id")
+        restrictions["catalogue"] = item_catalogue(orders, item, restrictions.pop("products", None))
     mine = orders.filter(orders.customer_pk == customer_pk)
     labels = restrictions.pop("labels", None)
     if labels is not None:
@@ -354,6 +368,7 @@ __all__ = [
     "TierPolicy",
     "association_rules",
     "baskets",
+    "item_catalogue",
     "reason",
     "recommend",
     "recommend_one",

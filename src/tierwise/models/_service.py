@@ -6,7 +6,7 @@ Each function here is what one CLI command (and API route) calls: `tierwise mode
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,7 @@ def _features(folder: Path, columns: list[str] | None = None) -> pl.DataFrame:
         raise NotFoundError(
             f"The features of this snapshot are missing ({path}); run `tierwise classify`.",
             key="models.no_features",
+            path=str(path),
         )
     return pl.read_parquet(path, columns=columns)
 
@@ -178,6 +179,50 @@ def tier_policy(scheme: Any) -> tuple[str | None, dict[str, Any]]:
 
 
 RULES_FILE = "rules.parquet"
+#: item, category, price of every product (for the playbooks' recommendation policies)
+CATALOGUE_FILE = "catalogue.parquet"
+
+
+def _mined(settings: Any, store: Any, snap: Any, folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The snapshot's co-purchase rules and item catalogue: mined on the engine (as of the
+    snapshot's date) the first time they are asked for, then read from beside the snapshot."""
+    from tierwise.engine import connect
+    from tierwise.models._rules import association_rules, item_catalogue
+
+    paths = folder / RULES_FILE, folder / CATALOGUE_FILE
+    if all(p.exists() for p in paths):
+        return pl.read_parquet(paths[0]), pl.read_parquet(paths[1])
+    with connect(settings, store) as analytics:
+        orders = analytics.tables["orders"]
+        rules = association_rules(orders, as_of=snap.as_of)
+        catalogue = item_catalogue(orders, products=analytics.tables.get("products")).to_polars()
+    for frame, path in ((rules, paths[0]), (catalogue, paths[1])):
+        part = path.with_suffix(".part")
+        frame.write_parquet(part)
+        part.replace(path)  # a reader never sees half a file
+    return rules, catalogue
+
+
+def _orders_of(store: Any, pk: int, as_of: date) -> pl.DataFrame:
+    """The columns `recommend` reads, of one customer's order lines up to ``as_of``."""
+    import sqlalchemy as sa
+
+    from tierwise.store.tables import orders
+
+    cols = ("customer_pk", "ordered_at", "status", "amount", "quantity", "product_id", "category")
+    end = datetime.combine(as_of + timedelta(days=1), time())
+    with store.connect() as conn:
+        rows = conn.execute(
+            sa.select(*(orders.c[c] for c in cols)).where(
+                orders.c.customer_pk == pk, orders.c.ordered_at < end
+            )
+        ).all()
+    schema: dict[str, pl.DataType] = {
+        "customer_pk": pl.Int64(), "ordered_at": pl.Datetime("us"), "status": pl.String(),
+        "amount": pl.Float64(), "quantity": pl.Float64(), "product_id": pl.String(),
+        "category": pl.String(),
+    }  # fmt: skip
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 def recommend_store(
@@ -192,12 +237,13 @@ def recommend_store(
     import ibis
 
     from tierwise.classify import _store
-    from tierwise.engine import connect
     from tierwise.errors import DataError
-    from tierwise.models._rules import association_rules, reason, recommend_one
+    from tierwise.models._rules import reason, recommend_one
 
     if not 1 <= top <= 50:
-        raise DataError(f"--top must be between 1 and 50 (got {top}).", key="models.bad_top")
+        raise DataError(
+            f"--top must be between 1 and 50 (got {top}).", key="models.bad_top", value=top
+        )
     snap, folder = _latest(settings, store)
     with store.connect() as conn:
         pk = _store.customer_pk(conn, customer_id=customer_id)
@@ -207,30 +253,22 @@ def recommend_store(
     if dimension is not None:
         tiers = _tiers(store, snap.id, dimension).filter(pl.col("customer_pk") == pk)
         tier = tiers.get_column("tier")[0] if tiers.height else None
-    with connect(settings, store) as analytics:
-        orders = analytics.tables["orders"]
-        path = folder / RULES_FILE
-        if path.exists():
-            rules = pl.read_parquet(path)
-        else:
-            rules = association_rules(orders, as_of=snap.as_of)
-            rules.write_parquet(path)
-        extra: dict[str, Any] = {}
-        if dimension is not None:
-            labels = ibis.memtable(
-                pl.DataFrame({"customer_pk": [pk], "tier": [tier or "insufficient"]}).to_arrow()
-            )
-            extra = {"policy": policy, "labels": labels}
-        products = analytics.tables.get("products")
-        if products is not None:
-            extra["products"] = products
-        found = recommend_one(orders, rules, pk, as_of=snap.as_of, top_n=top, **extra)
-        names = _product_names(
-            store,
-            found.get_column("item").to_list() + found.get_column("antecedent").to_list()
-            if found.height
-            else [],
+    rules, catalogue = _mined(settings, store, snap, folder)
+    extra: dict[str, Any] = {}
+    if dimension is not None:
+        labels = ibis.memtable(
+            pl.DataFrame({"customer_pk": [pk], "tier": [tier or "insufficient"]}).to_arrow()
         )
+        extra = {"policy": policy, "labels": labels, "catalogue": ibis.memtable(catalogue)}
+    # one customer's orders, read from the store and scored in process: no engine round trip
+    mine = _orders_of(store, pk, snap.as_of)
+    found = recommend_one(ibis.memtable(mine), rules, pk, as_of=snap.as_of, top_n=top, **extra)
+    names = _product_names(
+        store,
+        found.get_column("item").to_list() + found.get_column("antecedent").to_list()
+        if found.height
+        else [],
+    )
     items = [
         {
             "rank": int(r["rank"]),

@@ -39,6 +39,7 @@ def _as_date(name: str, value: date | datetime | str) -> date:
             f"{name} must be a date such as 1997-09-30 (got {value!r}).",
             key="models.bad_date",
             name=name,
+            value=str(value),
         ) from exc
 
 
@@ -55,6 +56,7 @@ def _as_table(transactions: Any) -> ir.Table:
             f"Cannot read transactions from a {type(transactions).__name__}: pass an Ibis "
             "table, a Polars or pyarrow table.",
             key="models.bad_input",
+            type=type(transactions).__name__,
         ) from exc
 
 
@@ -100,6 +102,7 @@ def rfm_summary(
         raise DataError(
             f'time_unit must be "D" (days) or "W" (weeks), got {time_unit!r}.',
             key="models.bad_time_unit",
+            value=str(time_unit),
         )
     end = _as_date("observation_end", observation_end)
     cut = end if calibration_end is None else _as_date("calibration_end", calibration_end)
@@ -107,6 +110,8 @@ def rfm_summary(
         raise DataError(
             f"calibration_end ({cut}) is after observation_end ({end}): put it before.",
             key="models.bad_calibration_end",
+            cut=str(cut),
+            end=str(end),
         )
     t = _as_table(transactions)
     wanted = [customer_id, datetime] + ([monetary_value] if monetary_value else [])
@@ -117,7 +122,7 @@ def rfm_summary(
             f"{', '.join(t.columns)}). Name the columns with customer_id=, datetime=, "
             "monetary_value=.",
             key="models.missing_columns",
-            missing=missing,
+            missing=", ".join(missing),
         )
     unit = DAYS_PER_UNIT[time_unit]
     value = (
@@ -188,6 +193,7 @@ def _as_polars(summary: Any) -> pl.LazyFrame:
             f"Cannot read a summary from a {type(summary).__name__}: pass a Polars, pandas or "
             "pyarrow frame or a dict of arrays.",
             key="models.bad_input",
+            type=type(summary).__name__,
         ) from exc
     assert isinstance(frame, pl.DataFrame)
     return frame.lazy()
@@ -212,7 +218,7 @@ def compress(summary: Any, columns: Sequence[str] = ("frequency", "recency", "T"
             f"compress needs the columns {', '.join(columns)}; missing {', '.join(missing)} "
             f"(have: {', '.join(names)}).",
             key="models.missing_columns",
-            missing=missing,
+            missing=", ".join(missing),
         )
     weight = pl.col(WEIGHT).sum() if WEIGHT in names else pl.len()
     return (
