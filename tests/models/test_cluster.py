@@ -339,3 +339,22 @@ def test_every_engine_draws_the_same_sample_and_assigns_the_same_clusters(
     ref_tied = tied.assign(ref_features).to_polars().sort("customer_pk")
     mine_tied = tied.assign(features).to_polars().sort("customer_pk")
     assert mine_tied.get_column("cluster").to_list() == ref_tied.get_column("cluster").to_list()
+
+
+def test_silhouettes_equal_scikit_learns_for_every_labelling() -> None:
+    """One shared pass over the distances gives each k's silhouette_score, singletons and
+    empty cluster indexes included."""
+    from sklearn.metrics import silhouette_score
+
+    from tierwise.models._cluster import silhouettes
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(1500, 4))
+    x[:400] += 4.0
+    labelings = {k: rng.integers(0, k, len(x)) for k in (3, 5)}
+    labelings[2] = (x[:, 0] > 2.0).astype(np.intp)
+    labelings[6] = np.where(np.arange(len(x)) == 0, 0, 2)  # a singleton; index 1 unused
+    ours = silhouettes(x, labelings, chunk=256)
+    for k, labels in labelings.items():
+        assert ours[k] == pytest.approx(silhouette_score(x, labels), abs=1e-10), k
+    assert silhouettes(x, {}) == {}

