@@ -46,7 +46,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-DATA_VERSION = 1  # bump when the data set changes: the cache is keyed on it
+DATA_VERSION = 2  # bump when the data set changes: the cache is keyed on it
 SEED = 42
 AS_OF = date(2026, 10, 31)  # the demo generator's default last day
 ORDERS_PER_CUSTOMER = 11.7  # what the demo generator gives at seed 42 (measured)
@@ -96,6 +96,12 @@ def _analytic_sql(demo: Path) -> list[str]:
     def src(kind: str) -> str:
         return f"read_parquet('{demo / (kind + '.parquet')}')"
 
+    import pyarrow.parquet as pq
+
+    # discounts are optional in the canonical orders: NULL when the generator writes none
+    has_discount = "discount" in pq.read_schema(demo / "orders.parquet").names
+    discount = "o.discount" if has_discount else "NULL"
+
     return [
         f"""CREATE OR REPLACE TABLE customers AS
         WITH c AS (SELECT *, row_number() OVER (ORDER BY customer_id) AS pk FROM {src("customers")})
@@ -108,7 +114,7 @@ def _analytic_sql(demo: Path) -> list[str]:
         SELECT row_number() OVER (ORDER BY o.ordered_at, o.order_id, o.line_id)::BIGINT AS id,
                c.customer_pk, o.order_id, o.ordered_at::TIMESTAMP AS ordered_at,
                o.amount::DOUBLE AS amount, (o.amount - o.cost)::DOUBLE AS gross_profit,
-               o.quantity::DOUBLE AS quantity, o.product_id, o.category, o.channel, o.status
+               {discount}::DOUBLE AS discount, o.quantity::DOUBLE AS quantity, o.product_id, o.category, o.channel, o.status
         FROM {src("orders")} o JOIN customers c USING (customer_id)
         ORDER BY id""",
         f"""CREATE OR REPLACE TABLE interactions AS

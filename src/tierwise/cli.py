@@ -110,8 +110,12 @@ def _print_report(report: ImportReport, lang: str) -> None:
     if report.unmapped_columns:
         table.add_row(_t("unmapped", lang), ", ".join(report.unmapped_columns))
     console.print(table)
-    for note in report.notes:
-        console.print(f"  • {note}")
+    if report.notes:
+        from tierwise._said import say
+        from tierwise.web._i18n import messages
+
+        for note in report.notes:  # each a Said: said in the chosen language
+            console.print(f"  • {say(note, lang, messages())}", markup=False, highlight=False)
     problems = report.errors + report.warning_list
     if problems:
         console.print(f"[bold]{_t('problems', lang)}[/]")
@@ -361,7 +365,9 @@ def _serve(settings: Settings, workers: int = 1) -> None:
         return
     # worker processes build their app from the environment: pass the settings on through it
     for name, value in settings.model_dump(exclude_none=True).items():
-        os.environ[f"TIERWISE_{name.upper()}"] = str(value)
+        # a SecretStr prints as asterisks: pass the value itself on
+        secret = getattr(value, "get_secret_value", None)
+        os.environ[f"TIERWISE_{name.upper()}"] = str(secret() if secret else value)
     uvicorn.run(
         "tierwise.web:app_from_env", factory=True, host=settings.host, port=settings.port,
         workers=workers, log_level="warning",

@@ -21,7 +21,8 @@ from rich.table import Table
 from tierwise import act, pipeline
 from tierwise.access import Principal, load_principal
 from tierwise.cli import DataDirOpt, JsonOpt, LangOpt, _lang, _settings, app, console
-from tierwise.errors import DataError, NotFoundError
+from tierwise.errors import ConfigError, DataError, NotFoundError
+from tierwise.settings import Settings
 from tierwise.store.tables import users
 
 T = TypeVar("T")
@@ -246,16 +247,32 @@ def tasks_skip(
 )
 def schedule(
     deliver: Annotated[bool, typer.Option(help="Send due webhooks too.")] = True,
+    digests: Annotated[
+        bool, typer.Option(help="Email the daily digests too (when TIERWISE_SMTP_HOST is set).")
+    ] = True,
     now: NowOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """The periodic work (run it from cron): tasks, overdue events, pool recycling, complaint
-    escalation and webhook deliveries."""
-    store = pipeline.open_store(_settings(data_dir))
+    escalation, webhook deliveries and, with TIERWISE_SMTP_HOST set, each person's daily email
+    digest of due and overdue work (once a day)."""
+    settings = _settings(data_dir)
+    store = pipeline.open_store(settings)
     try:
-        _dump(act.run_schedule(store, now=_now(now), deliver=deliver))
+        _dump(act.run_schedule(store, now=_now(now), deliver=deliver,
+                               smtp=settings.smtp() if digests else None,
+                               lang=settings.language, secret_key=_secret_key(settings)))  # fmt: skip
     finally:
         store.dispose()
+
+
+def _secret_key(settings: Settings) -> str | None:
+    """The key webhook secrets are encrypted with; None when there is none (they then fail
+    to sign and say why)."""
+    try:
+        return settings.require_secret_key()
+    except ConfigError:
+        return None
 
 
 # --- pool -----------------------------------------------------------------------------------
@@ -423,7 +440,7 @@ def webhooks_add(
     ] = "json",
     events: Annotated[Optional[str], typer.Option(help="Comma-separated (default: all)")] = None,  # noqa: UP045
     secret: Annotated[
-        str | None, typer.Option(help="Signing secret (json, dingtalk, feishu)")
+        str | None, typer.Option(help="Signing secret (json, dingtalk, feishu); stored encrypted")
     ] = None,
     lang: LangOpt = None,
     user: UserOpt = None,
@@ -431,9 +448,16 @@ def webhooks_add(
 ) -> None:
     """Register a receiver for tier changes, churn warnings, overdue tasks and SLA breaches."""
     kinds = None if events is None else [e.strip() for e in events.split(",") if e.strip()]
+    key = _secret_key(_settings(data_dir)) if secret else None
+    if secret and key is None:
+        raise ConfigError(
+            "A webhook secret is stored encrypted with the secret key, and none is set: set "
+            "TIERWISE_SECRET_KEY or run `tierwise init`.",
+            key="err.webhook_secret_key",
+        )
     _dump(_run(data_dir, user, lambda conn, who: act.add_endpoint(
         conn, principal=who, url=url, format=format, events=kinds, secret=secret,
-        lang=_lang(lang))))  # fmt: skip
+        lang=_lang(lang), secret_key=key)))  # fmt: skip
 
 
 @webhooks_app.command("list", epilog="Example: tierwise webhooks list")

@@ -6,17 +6,19 @@ Registered on ``tierwise.cli.app``; each command parses options and calls one li
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tierwise import pipeline
 from tierwise.act import write_table
 from tierwise.cli import DataDirOpt, JsonOpt, LangOpt, _lang, _settings, app, console
-from tierwise.errors import DataError
+from tierwise.errors import DataError, SchemeError
 
 scheme_app = typer.Typer(
     help="The classification scheme (分级标准): show, validate, publish.", no_args_is_help=True
@@ -57,6 +59,28 @@ def _date(value: str | None) -> date | None:
 
 def _dump(data: Any) -> None:
     console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _said_lines(lines: Sequence[str], lang: str) -> list[str]:
+    """Scheme problems (`tierwise.scheme.validate_scheme`'s ``errors``) in ``lang``."""
+    from tierwise.scheme._said import say_line
+    from tierwise.web._i18n import messages
+
+    return [say_line(line, lang, messages()) for line in lines]
+
+
+def _checked_scheme(file: Path, lang: str) -> Any:
+    """`load_checked`; a refused scheme's problems in Chinese first when ``lang`` is zh (as
+    `tierwise.cli.said` says an error), each with its YAML path."""
+    from tierwise.scheme import load_checked
+    from tierwise.scheme._said import SchemeProblems
+
+    try:
+        return load_checked(file)
+    except SchemeProblems as error:
+        if lang != "zh":
+            raise
+        raise SchemeError("\n".join([*_said_lines(error.problems, lang), str(error)])) from None
 
 
 def _title(scheme: Any, name: str, lang: str) -> str:
@@ -370,10 +394,12 @@ def scheme_show(
 def scheme_validate(
     file: Annotated[Path, typer.Argument(help="Scheme YAML file.")],
     as_json: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Check a scheme file: structure, labels, rules and the features they use."""
     from tierwise.scheme import validate_scheme
 
+    language = _lang(lang)
     report = validate_scheme(file)
     if as_json:
         _dump(report)
@@ -383,8 +409,8 @@ def scheme_validate(
             "dimensions / 个维度"
         )
     else:
-        for error in report["errors"]:
-            console.print(f"[red]✗[/] {error}", highlight=False)
+        for error in _said_lines(report["errors"], language):
+            console.print(f"[red]✗[/] {escape(error)}", highlight=False)
     if not report["valid"]:
         raise typer.Exit(1)
 
@@ -398,13 +424,13 @@ def scheme_publish(
         str | None, typer.Option(help="Why it changed (kept with the version).")
     ] = None,
     as_json: JsonOpt = False,
+    lang: LangOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Publish a scheme: the next `tierwise classify` uses it. Every version is kept."""
     from tierwise.classify._store import publish_scheme
-    from tierwise.scheme import load_checked
 
-    scheme = load_checked(file)
+    scheme = _checked_scheme(file, _lang(lang))
     settings = _settings(data_dir)
     store = pipeline.open_store(settings)
     try:
@@ -451,10 +477,9 @@ def preview(
 ) -> None:
     """What a draft scheme would change — distribution, migration, revenue, downgrades. Writes nothing."""
     from tierwise.classify import preview_store
-    from tierwise.scheme import load_checked
 
     language = _lang(lang)
-    scheme = load_checked(file)
+    scheme = _checked_scheme(file, language)
     settings = _settings(data_dir)
     store = pipeline.open_store(settings)
     try:

@@ -202,18 +202,26 @@ def drift_cmd(
     calibration: Annotated[
         float, typer.Option("--calibration", help="Warn when actual/predicted purchases move more.")
     ] = 0.2,
+    churn: Annotated[
+        float,
+        typer.Option(
+            "--churn", help="Warn when predicted and observed inactivity per risk band differ more."
+        ),
+    ] = 0.1,
     dimension: DimensionOpt = "value_tier",
     as_json: JsonOpt = False,
     lang: LangOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Drift between the two latest snapshots: tier sizes, feature PSI, model calibration."""
+    """Drift between the two latest snapshots: tier sizes, feature PSI, the calibration of
+    expected purchases and of churn risk."""
     from tierwise.evaluate import Thresholds, drift_store
 
-    for name, value in (("--tier-size", tier_size), ("--psi", psi), ("--calibration", calibration)):
+    for name, value in (("--tier-size", tier_size), ("--psi", psi), ("--calibration", calibration),
+                        ("--churn", churn)):  # fmt: skip
         if value <= 0:
             raise DataError(f"{name} {value}: use a threshold above 0, e.g. {name} 0.2.")
-    th = Thresholds(tier_size=tier_size, psi=psi, calibration=calibration)
+    th = Thresholds(tier_size=tier_size, psi=psi, calibration=calibration, churn=churn)
     data = _with_store(
         data_dir, lambda s, store: drift_store(s, store, dimension=dimension, thresholds=th)
     )

@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tierwise.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tierwise.act._mail import Security, SmtpSettings
 
 DEFAULT_SECRET_KEY = "change-me-tierwise-dev-secret"
 
@@ -67,6 +70,21 @@ class Settings(BaseSettings):
         15, ge=1, le=24 * 60, description="The window of `login_max_failures`."
     )
     max_upload_mb: int = Field(200, ge=1, le=10_000, description="Largest accepted upload.")
+    smtp_host: str | None = Field(
+        None, description="SMTP server for the reps' daily email digests; unset: no digests."
+    )
+    smtp_port: int | None = Field(
+        None, ge=1, le=65535, description="SMTP port; default 465 with SSL, else 587."
+    )
+    smtp_user: str | None = Field(None, description="SMTP login (none: no login).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field("tierwise@localhost", description="Sender address of the digests.")
+    smtp_starttls: bool = Field(
+        True, description="Upgrade the SMTP connection with STARTTLS (port 587)."
+    )
+    smtp_ssl: bool = Field(
+        False, description="Implicit TLS from the first byte (port 465); STARTTLS is then unused."
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
@@ -82,7 +100,31 @@ class Settings(BaseSettings):
                     f"TIERWISE_SECRET_KEY has {len(self.secret_key)} characters; "
                     "use at least 32 in production mode."
                 )
+        if self.smtp_host is not None and not self.smtp_host.strip():
+            raise ValueError("TIERWISE_SMTP_HOST is empty: name the SMTP server, or unset it.")
+        if "@" not in self.smtp_from:
+            raise ValueError(
+                f"TIERWISE_SMTP_FROM {self.smtp_from!r} is not an email address (name@host)."
+            )
         return self
+
+    def smtp(self) -> SmtpSettings | None:
+        """Where the digests go out, or None when ``TIERWISE_SMTP_HOST`` is not set."""
+        from tierwise.act._mail import SmtpSettings
+
+        if not self.smtp_host:
+            return None
+        security: Security = (
+            "ssl" if self.smtp_ssl else "starttls" if self.smtp_starttls else "none"
+        )
+        return SmtpSettings(
+            host=self.smtp_host.strip(),
+            port=self.smtp_port or (465 if self.smtp_ssl else 587),
+            security=security,
+            user=self.smtp_user or None,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            sender=self.smtp_from,
+        )
 
     @property
     def secret_key_file(self) -> Path:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from act_world import World, principal_for
 from typer.testing import CliRunner
 
 from tierwise import pipeline
 from tierwise.cli import app, said
 from tierwise.settings import load_settings
+from tierwise.store.tables import users, webhook_endpoints
 
 runner = CliRunner()
 ENV = {"TIERWISE_MODE": "dev"}
@@ -81,3 +84,35 @@ def test_refusals_are_explained_in_chinese_too(data_dir: Path) -> None:
     assert got.exit_code != 0
     # what `tierwise` (cli.main) prints: the catalogued error in Chinese, then in English
     assert "推迟到 2026-12-01 00:00 不是将来的时间。" in said(got.exception, "zh")
+
+
+def test_schedule_mails_digests_and_webhook_secrets_are_stored_encrypted(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    added = _json_plain(data_dir, "webhooks", "add", "http://127.0.0.1:9/hook", "--secret", "s3")
+    engine = pipeline.open_store(load_settings(data_dir=data_dir))
+    with engine.begin() as conn:
+        stored = conn.scalar(sa.select(webhook_endpoints.c.secret))
+        conn.execute(users.update().where(users.c.username == "li")
+                     .values(email="li@shop.example"))  # fmt: skip
+    engine.dispose()
+    assert added["id"] == 1 and stored is not None and stored.startswith("fernet:v1:")
+    with socket.socket() as sock:  # a port nobody listens on: the digest fails, and says so
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    smtp = {"TIERWISE_SMTP_HOST": "127.0.0.1", "TIERWISE_SMTP_PORT": str(port),
+            "TIERWISE_SMTP_STARTTLS": "false"}  # fmt: skip
+    got = runner.invoke(app, ["schedule", "--no-deliver", "--data-dir", str(data_dir),
+                              "--now", NOW], env=ENV | smtp)  # fmt: skip
+    assert got.exit_code == 0, got.output
+    assert json.loads(got.output)["digests"] == {"sent": 0, "failed": 1, "already": 0,
+                                                 "no_email": 0}  # fmt: skip
+    quiet = runner.invoke(app, ["schedule", "--no-deliver", "--no-digests", "--data-dir",
+                                str(data_dir), "--now", NOW], env=ENV | smtp)  # fmt: skip
+    assert "digests" not in json.loads(quiet.output)
+
+
+def _json_plain(data_dir: Path, *args: str) -> Any:
+    got = runner.invoke(app, [*args, "--data-dir", str(data_dir)], env=ENV)
+    assert got.exit_code == 0, got.output
+    return json.loads(got.output)

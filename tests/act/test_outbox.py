@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -22,23 +23,39 @@ from tierwise.act import (
     list_endpoints,
     run_schedule,
     test_endpoint,
+    verify_signature,
     win_back_results,
 )
-from tierwise.errors import DataError
-from tierwise.store.tables import tasks, webhook_attempts, webhook_deliveries
+from tierwise.act._secrets import unseal
+from tierwise.errors import ConfigError, DataError
+from tierwise.store.tables import tasks, webhook_attempts, webhook_deliveries, webhook_endpoints
+
+KEY = "test-secret-key-" + "x" * 32
 
 
 class Receiver:
-    """A local webhook receiver that fails the first ``failures`` requests with a 500."""
+    """A local webhook receiver that fails the first ``failures`` requests with a 500, after
+    answering the scripted ``answers`` (status, headers) first; it keeps every request."""
 
     def __init__(self, failures: int) -> None:
         self.failures = failures
+        self.answers: list[tuple[int, dict[str, str]]] = []
         self.bodies: list[dict[str, object]] = []
+        self.requests: list[tuple[dict[str, str], bytes]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                if receiver.answers:
+                    status, headers = receiver.answers.pop(0)
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if receiver.failures > 0:
                     receiver.failures -= 1
                     self.send_response(500)
@@ -84,23 +101,23 @@ def test_tier_change_is_delivered_after_a_failure(world: World, receiver: Receiv
     admin = world.user("admin")
     with world.engine.begin() as conn:
         add_endpoint(conn, principal=admin, url=receiver.url, format="json",
-                     events=["tier_changed"], secret="s3cret", lang="en")  # fmt: skip
+                     events=["tier_changed"], secret="s3cret", lang="en", secret_key=KEY)  # fmt: skip
     _tier_change(world)
     with world.engine.begin() as conn:
         result = after_classification(conn, now=NOW)
         assert result["tier_events"] == 1
         assert after_classification(conn, now=NOW)["tier_events"] == 0  # queued once
     policy = RetryPolicy(jitter=0)
-    assert deliver_due(world.engine, now=NOW, policy=policy) == {
+    assert deliver_due(world.engine, now=NOW, policy=policy, secret_key=KEY) == {
         "delivered": 0, "retrying": 1, "dead": 0,
     }  # fmt: skip
     # not due again before the backoff (30 s)
     assert (
-        deliver_due(world.engine, now=NOW + timedelta(seconds=29), policy=policy)["retrying"] == 0
-    )
-    assert deliver_due(world.engine, now=NOW + timedelta(seconds=30), policy=policy) == {
-        "delivered": 1, "retrying": 0, "dead": 0,
-    }  # fmt: skip
+        deliver_due(world.engine, now=NOW + timedelta(seconds=29), policy=policy,
+                    secret_key=KEY)["retrying"] == 0
+    )  # fmt: skip
+    assert deliver_due(world.engine, now=NOW + timedelta(seconds=30), policy=policy,
+                       secret_key=KEY) == {"delivered": 1, "retrying": 0, "dead": 0}  # fmt: skip
     assert len(receiver.bodies) == 1
     body = receiver.bodies[0]
     assert body["kind"] == "tier_changed"
@@ -174,3 +191,121 @@ def test_endpoints_are_for_admins_and_checked(world: World, receiver: Receiver) 
     assert attempt.ok and receiver.bodies[0]["customer"] == {  # type: ignore[comparison-overlap]
         "id": "TEST-001", "name": "测试客户 Test customer",
     }  # fmt: skip
+
+
+# --- secrets at rest ------------------------------------------------------------------------
+
+
+def _endpoint_row(world: World) -> sa.RowMapping:
+    with world.engine.connect() as conn:
+        return conn.execute(sa.select(webhook_endpoints)).mappings().one()
+
+
+def _signed_ok(receiver: Receiver, secret: str) -> bool:
+    headers, body = receiver.requests[-1]
+    return verify_signature(secret, timestamp=headers["X-Tierwise-Timestamp"], body=body,
+                            signature=headers["X-Tierwise-Signature"],
+                            now=NOW.replace(tzinfo=UTC))  # fmt: skip
+
+
+def test_a_secret_is_stored_encrypted_and_still_signs(world: World, receiver: Receiver) -> None:
+    receiver.failures = 0
+    with world.engine.begin() as conn:
+        add_endpoint(conn, principal=world.user("admin"), url=receiver.url,
+                     events=["tier_changed"], secret="s3cret-value", secret_key=KEY)  # fmt: skip
+        assert list_endpoints(conn, principal=world.user("admin"))[0]["signed"] is True
+    stored = _endpoint_row(world)["secret"]
+    assert stored != "s3cret-value" and "s3cret" not in stored and stored.startswith("fernet:v1:")
+    assert unseal(stored, secret_key=KEY) == "s3cret-value"
+    _tier_change(world)
+    with world.engine.begin() as conn:
+        after_classification(conn, now=NOW)
+    assert deliver_due(world.engine, now=NOW, secret_key=KEY)["delivered"] == 1
+    assert _signed_ok(receiver, "s3cret-value")
+    assert not _signed_ok(receiver, stored)  # the stored value is not what signs
+
+
+def test_a_plain_secret_of_before_keeps_working_and_is_sealed(
+    world: World, receiver: Receiver
+) -> None:
+    receiver.failures = 0
+    with world.engine.begin() as conn:  # a row written before secrets were encrypted
+        conn.execute(webhook_endpoints.insert().values(
+            url=receiver.url, format="json", events=["tier_changed"], secret="old-plain",
+            lang="zh", is_active=True, created_at=NOW, created_by="admin"))  # fmt: skip
+    _tier_change(world)
+    with world.engine.begin() as conn:
+        after_classification(conn, now=NOW)
+    assert deliver_due(world.engine, now=NOW, secret_key=KEY)["delivered"] == 1
+    assert _signed_ok(receiver, "old-plain")
+    stored = _endpoint_row(world)["secret"]
+    assert stored.startswith("fernet:v1:") and unseal(stored, secret_key=KEY) == "old-plain"
+
+
+def test_another_secret_key_cannot_sign_and_says_so(world: World, receiver: Receiver) -> None:
+    with world.engine.begin() as conn:
+        add_endpoint(conn, principal=world.user("admin"), url=receiver.url,
+                     events=["tier_changed"], secret="s3cret", secret_key=KEY)  # fmt: skip
+    _tier_change(world)
+    with world.engine.begin() as conn:
+        after_classification(conn, now=NOW)
+    other = "another-key-" + "y" * 32
+    assert deliver_due(world.engine, now=NOW, secret_key=other)["retrying"] == 1
+    assert receiver.requests == []  # nothing was sent unsigned
+    with world.engine.connect() as conn:
+        [log] = delivery_log(conn, principal=world.user("admin"))
+    assert "cannot be decrypted with this TIERWISE_SECRET_KEY" in log["last_error"]
+    with pytest.raises(ConfigError, match="decrypted"):
+        unseal(_endpoint_row(world)["secret"], secret_key=other)
+
+
+# --- Retry-After ----------------------------------------------------------------------------
+
+
+def _queued(world: World, receiver: Receiver, *answers: tuple[int, dict[str, str]]) -> None:
+    receiver.failures = 0
+    receiver.answers = list(answers)
+    with world.engine.begin() as conn:
+        add_endpoint(conn, principal=world.user("admin"), url=receiver.url,
+                     events=["tier_changed"])  # fmt: skip
+    _tier_change(world)
+    with world.engine.begin() as conn:
+        after_classification(conn, now=NOW)
+
+
+def _next_at(world: World) -> datetime:
+    with world.engine.connect() as conn:
+        [log] = delivery_log(conn, principal=world.user("admin"))
+    moment: datetime = log["next_attempt_at"]
+    return moment
+
+
+def test_a_429_retry_after_in_seconds_postpones_the_next_attempt(
+    world: World, receiver: Receiver
+) -> None:
+    _queued(world, receiver, (429, {"Retry-After": "120"}))
+    policy = RetryPolicy(jitter=0)  # would retry after 30 s
+    assert deliver_due(world.engine, now=NOW, policy=policy)["retrying"] == 1
+    assert _next_at(world) == NOW + timedelta(seconds=120)
+    assert deliver_due(world.engine, now=NOW + timedelta(seconds=30), policy=policy) == {
+        "delivered": 0, "retrying": 0, "dead": 0,
+    }  # fmt: skip
+    assert (
+        deliver_due(world.engine, now=NOW + timedelta(seconds=120), policy=policy)["delivered"] == 1
+    )
+    with world.engine.connect() as conn:
+        errors = conn.execute(sa.select(webhook_attempts.c.error).order_by(
+            webhook_attempts.c.id)).scalars().all()  # fmt: skip
+    assert errors[0] == f"127.0.0.1:{receiver.server.server_address[1]} answered HTTP 429 " \
+        "(Retry-After 120 s)."  # fmt: skip
+
+
+def test_a_503_retry_after_http_date_and_the_cap(world: World, receiver: Receiver) -> None:
+    later = format_datetime(NOW.replace(tzinfo=UTC) + timedelta(minutes=5), usegmt=True)
+    _queued(world, receiver, (503, {"Retry-After": later}), (429, {"Retry-After": "999999"}))
+    policy = RetryPolicy(jitter=0, max_retry_after_seconds=600)
+    deliver_due(world.engine, now=NOW, policy=policy)
+    assert _next_at(world) == NOW + timedelta(minutes=5)
+    deliver_due(world.engine, now=NOW + timedelta(minutes=5), policy=policy)
+    # a week asked for: capped at the policy's maximum (10 min here)
+    assert _next_at(world) == NOW + timedelta(minutes=15)

@@ -28,6 +28,7 @@ from tierwise.act import (
     render,
     verify_signature,
 )
+from tierwise.act._webhooks import retry_after
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 EVENT = Event(
@@ -64,9 +65,12 @@ def receiver() -> Iterator[Receiver]:
             )  # fmt: skip
             status, answer, delay = state.script.pop(0) if state.script else (200, {}, 0.0)
             time.sleep(delay)
+            extra = answer.pop("_headers", {})  # headers of the answer, e.g. Retry-After
             payload = json.dumps(answer).encode()
             try:
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -242,3 +246,43 @@ def test_details_that_are_not_json_types_are_sent_as_text() -> None:
         "> due：2026-12-05"
         in json.loads(render(event, "wecom", "zh", now=NOW)[1])["markdown"]["content"]
     )
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
+    assert retry_after("120", NOW) == 120.0
+    assert retry_after(" 0 ", NOW) == 0.0
+    assert retry_after("Wed, 02 Dec 2026 08:10:00 GMT", NOW) == 600.0
+    assert retry_after("Wed, 02 Dec 2026 07:00:00 GMT", NOW) == 0.0  # in the past: now
+    for unreadable in (None, "", "soon", "-5", "1.5"):
+        assert retry_after(unreadable, NOW) is None, unreadable
+
+
+def test_the_policy_waits_for_retry_after_but_never_past_its_cap() -> None:
+    policy = RetryPolicy(jitter=0, max_retry_after_seconds=3600)
+    at = policy.next_attempt_at
+    assert at(1, NOW, "k", retry_after=120) == NOW + timedelta(seconds=120)
+    assert at(1, NOW, "k", retry_after=5) == NOW + timedelta(seconds=30)  # the backoff is later
+    assert at(1, NOW, "k", retry_after=10**9) == NOW + timedelta(hours=1)
+    assert at(6, NOW, "k", retry_after=120) is None  # the last attempt stays the last
+
+
+def test_a_429_answer_carries_its_retry_after(receiver: Receiver) -> None:
+    receiver.script = [(429, {"_headers": {"Retry-After": "90"}}, 0.0),
+                       (500, {"_headers": {"Retry-After": "90"}}, 0.0)]  # fmt: skip
+    attempt = deliver(WebhookEndpoint(receiver.url, "json"), EVENT, now=NOW)
+    assert (attempt.status_code, attempt.retry_after_seconds, attempt.retryable) == (429, 90, True)
+    assert attempt.error is not None and attempt.error.endswith("HTTP 429 (Retry-After 90 s).")
+    assert attempt.error_zh is not None and "要求 90 秒后重试" in attempt.error_zh
+    # only 429 and 503 ask to wait
+    assert (
+        deliver(WebhookEndpoint(receiver.url, "json"), EVENT, now=NOW).retry_after_seconds is None
+    )
+
+
+def test_chat_lines_say_bilingual_details_in_the_message_language() -> None:
+    event = replace(EVENT, details={"reasons": {"zh": ["存活概率仅 12%", "有 2 条未解决投诉"],
+                                                "en": ["probability alive only 12%", "2 open"]}})  # fmt: skip
+    zh = json.loads(render(event, "wecom", "zh")[1])["markdown"]["content"]
+    en = json.loads(render(event, "dingtalk", "en")[1])["markdown"]["text"]
+    assert "> reasons：存活概率仅 12%；有 2 条未解决投诉" in zh
+    assert "> reasons: probability alive only 12%; 2 open" in en

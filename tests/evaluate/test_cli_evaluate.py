@@ -116,13 +116,21 @@ def test_drift_command(store: Path) -> None:
     assert len(strict["warnings"]) > len(out["warnings"])
     bad = _run(["drift", "--psi", "0"], store)
     assert bad.exit_code != 0 and "--psi" in str(bad.exception)
+    # the churn-risk bands of the older snapshot against who bought in the 123 days since
+    churn = out["churn_calibration"]
+    assert churn["by"] == "churn_risk" and churn["days"] == 123
+    assert [b["band"] for b in churn["bands"]] == ["high", "mid", "low"]
+    assert churn["bands"][0]["observed_inactive"] > churn["bands"][-1]["observed_inactive"]
+    tight = _json(["drift", "--churn", "0.0001"], store)
+    assert "churn_calibration" in {w["kind"] for w in tight["warnings"]}
 
 
 def test_report_json_has_every_section(store: Path) -> None:
     out = _json(["report", "--backtest-as-of", "2026-04-30", "--horizon", "90"], store)
     assert [p["as_of"] for p in out["performance"]] == ["2026-06-30", "2026-10-31"]
     assert out["performance"][-1]["pareto"][-1]["value_share"] == pytest.approx(1.0)
-    assert {"migration", "drift", "cost", "backtest", "holdout"} <= set(out)
+    assert {"migration", "drift", "cost", "backtest", "holdout", "flow", "before_after"} <= set(out)
+    assert sum(r["discounts"] for r in out["cost"]) > 0  # the demo's orders carry discounts
     shares = [t["customer_share"] for t in out["performance"][-1]["tiers"]]
     assert sum(shares) == pytest.approx(1.0)
 

@@ -119,6 +119,7 @@ def test_an_order_after_the_as_of_date_changes_nothing(make_analytics: Any) -> N
                     None,
                     None,
                     None,
+                    None,
                     "paid",
                 ],
                 strict=True,

@@ -303,6 +303,102 @@ EXPECTED.update(
 )
 
 
+# ---- pool, complaints, outreach, webhooks (routes.pool / complaints / outreach / webhooks) ----
+def _pool_back(env: WebEnv, user: str) -> dict[str, Any]:
+    """Every customer the env lists as pool back in the pool (an assignment of the previous
+    call is undone, so the scope tests below still count the pool right); one of them."""
+    from tierwise.store.tables import customer_owners, customers
+
+    with env.store.begin() as conn:
+        pks = sa.select(customers.c.id).where(customers.c.customer_id.in_(env.pool))
+        conn.execute(customer_owners.delete().where(customer_owners.c.customer_pk.in_(pks)))
+    return {"customer_id": env.pool[101], "user_id": env.user_ids["rep1"]}
+
+
+def _rep1_customer_again(env: WebEnv, user: str) -> dict[str, Any]:
+    """A customer of rep1's, given back to rep1 before each release (which may succeed)."""
+    from tierwise.store.tables import customer_owners, customers, utcnow
+
+    cid = env.owned["rep1"][12]
+    with env.store.begin() as conn:
+        pk = conn.scalar(sa.select(customers.c.id).where(customers.c.customer_id == cid))
+        conn.execute(customer_owners.delete().where(customer_owners.c.customer_pk == pk))
+        conn.execute(customer_owners.insert().values(customer_pk=pk, user_id=env.user_ids["rep1"],
+                                                     assigned_at=utcnow(), assigned_by="test"))  # fmt: skip
+    _pool_back(env, user)
+    return {"customer_id": cid}
+
+
+def _rep1_complaint(env: WebEnv, user: str) -> dict[str, Any]:
+    """A fresh unanswered complaint of a customer of rep1's, its SLA clock started."""
+    from tierwise.act import track
+    from tierwise.store.tables import customers, feedback, utcnow
+
+    cid = env.owned["rep1"][13]
+    fid = f"MATRIX-{next(_counter)}"
+    with env.store.begin() as conn:
+        pk = conn.scalar(sa.select(customers.c.id).where(customers.c.customer_id == cid))
+        conn.execute(feedback.insert().values(feedback_id=fid, customer_pk=pk, customer_id=cid,
+                                              kind="complaint", received_at=utcnow(),
+                                              text="late delivery", row_hash=fid[-32:]))  # fmt: skip
+        track(conn, now=utcnow())
+    return {"feedback_id": fid}
+
+
+def _endpoint(env: WebEnv, user: str) -> dict[str, Any]:
+    """A fresh webhook endpoint (to a local port nobody listens on: a test fails fast)."""
+    from tierwise.store.tables import utcnow, webhook_endpoints
+
+    with env.store.begin() as conn:
+        eid = conn.scalar(
+            webhook_endpoints.insert().values(url="http://127.0.0.1:9/hook", format="json",
+                                              lang="en", created_at=utcnow(), created_by="test")
+            .returning(webhook_endpoints.c.id)
+        )  # fmt: skip
+    return {"endpoint_id": eid}
+
+
+WRITE_ONLY = {"admin": 200, "boss": 200, "rep1": 403, "rep2": 403, "ana": 403}
+EXPECTED.update(
+    {
+        ("POST", "/api/v1/pool/{customer_id}/release"): Op(
+            {"admin": 200, "boss": 200, "rep1": 200, "rep2": 404, "ana": 404},
+            setup=_rep1_customer_again,
+            body=lambda env, u: {"reason": f"{u}: moved away"},
+        ),
+        ("POST", "/api/v1/pool/{customer_id}/assign"): Op(
+            WRITE_ONLY, setup=_pool_back, body=lambda env, u: {"user_id": env.user_ids["rep1"]}
+        ),
+        ("POST", "/api/v1/pool/assign"): Op(
+            WRITE_ONLY, setup=_pool_back, body=lambda env, u: {"limit": 1, "rule": "load"}
+        ),
+        ("GET", "/api/v1/reps"): Op({**everyone(200), "ana": 403}),
+        ("GET", "/api/v1/reps/{user_id}/caps"): Op(
+            {"admin": 200, "boss": 200, "rep1": 200, "rep2": 404, "ana": 403}, setup=_pool_back
+        ),
+        ("PUT", "/api/v1/reps/{user_id}/caps"): Op(
+            WRITE_ONLY, setup=_pool_back, body=lambda env, u: {"max_customers": 500}
+        ),
+        ("POST", "/api/v1/complaints/{feedback_id}/respond"): Op(
+            {"admin": 200, "boss": 200, "rep1": 200, "rep2": 404, "ana": 404},
+            setup=_rep1_complaint,
+            body=lambda env, u: {"note": f"called back by {u}"},
+        ),
+        ("GET", "/api/v1/churn"): Op(everyone(200)),
+        ("GET", "/api/v1/care"): Op(everyone(200), params={"days": 60}),
+        ("GET", "/api/v1/export"): Op(everyone(200), params={"label": "value_tier:A"}),
+        ("GET", "/api/v1/webhooks"): Op(admin_only(200)),
+        ("POST", "/api/v1/webhooks"): Op(
+            admin_only(201),
+            body=lambda env, u: {"url": "http://127.0.0.1:9/hook", "format": "json"},
+        ),
+        ("DELETE", "/api/v1/webhooks/{endpoint_id}"): Op(admin_only(200), setup=_endpoint),
+        ("POST", "/api/v1/webhooks/{endpoint_id}/test"): Op(admin_only(200), setup=_endpoint),
+        ("GET", "/api/v1/webhooks/deliveries"): Op(admin_only(200)),
+    }
+)
+
+
 # ---- import wizard (tierwise.web.routes.imports): only roles with "import" (admin) ----
 def _upload_of(env: WebEnv, name: str) -> dict[str, Any]:
     """An upload of the admin's (others get 403 before any lookup: their role may not import)."""
@@ -342,6 +438,42 @@ EXPECTED.update(
         ("GET", "/api/v1/imports/{upload_id}/status"): Op(admin_only(200), setup=_upload),
         ("GET", "/api/v1/imports/{upload_id}/problems"): Op(admin_only(200), setup=_upload),
         ("GET", "/api/v1/imports/{upload_id}/errors.csv"): Op(admin_only(200), setup=_upload),
+    }
+)
+
+
+# ---- evaluation sections and backtests (tierwise.web.routes.evaluation): roles that preview ----
+PREVIEW = {"admin": 200, "boss": 200, "rep1": 403, "rep2": 403, "ana": 200}
+
+
+def _backtest_body(env: WebEnv, user: str) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from tierwise.classify._service import last_order_day
+
+    return {"as_of": str(last_order_day(env.store) - timedelta(days=60)), "horizon_days": 30}
+
+
+def _backtest_row(env: WebEnv, user: str) -> dict[str, Any]:
+    """A queued backtest job row (nothing runs it: only its view is asked for)."""
+    from tierwise.store.jobs import create_job
+
+    with env.store.begin() as conn:
+        return {"job_id": create_job(conn, kind="backtest", params={"as_of": "2026-01-01"})}
+
+
+EXPECTED.update(
+    {
+        ("GET", "/api/v1/evaluation/flow"): Op(PREVIEW),
+        ("GET", "/api/v1/evaluation/cost"): Op(PREVIEW),
+        ("GET", "/api/v1/evaluation/drift"): Op(PREVIEW),
+        ("GET", "/api/v1/evaluation/before-after"): Op(PREVIEW),
+        ("GET", "/api/v1/evaluation/holdout"): Op(PREVIEW),
+        ("GET", "/api/v1/evaluation/backtests"): Op(PREVIEW),
+        ("GET", "/api/v1/evaluation/backtests/{job_id}"): Op(PREVIEW, setup=_backtest_row),
+        ("POST", "/api/v1/evaluation/backtests"): Op(
+            {**PREVIEW, "admin": 202, "boss": 202, "ana": 202}, body=_backtest_body
+        ),
     }
 )
 

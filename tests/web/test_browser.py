@@ -223,7 +223,10 @@ def test_preview_then_publish_a_scheme(page: Any, browser_env: WebEnv) -> None:
 
 
 def test_a_reps_day(page: Any, browser_env: WebEnv) -> None:
-    """rep1 opens My work, completes one follow-up and skips another with a reason."""
+    """rep1 opens My work, completes one follow-up and skips another with a reason, then
+    claims a customer from the pool."""
+    import sqlalchemy as sa
+
     _sign_in(page, "rep1")
     page.click("nav a[href='/work']")
     page.wait_for_url(page.base + "/work")
@@ -243,3 +246,46 @@ def test_a_reps_day(page: Any, browser_env: WebEnv) -> None:
     assert page.locator(rows).count() == before - 2
     page.click("#lang-switch")
     page.wait_for_selector("h1:has-text('我的待办')")
+    # then claims a customer from the public pool (公海), through the page
+    page.click("nav a[href='/pool']")
+    page.wait_for_url(page.base + "/pool")
+    first_in_pool = page.locator("#pool tbody tr[data-customer-id]").first
+    cid = first_in_pool.get_attribute("data-customer-id")
+    first_in_pool.locator("form.claim button").click()
+    page.wait_for_selector("#notice")
+    assert cid in page.inner_text("#notice") and "已领取" in page.inner_text("#notice")
+    assert page.locator(f"#pool tr[data-customer-id='{cid}']").count() == 0
+    assert "今天已领取 1 /" in page.inner_text("#my-budget")
+    with browser_env.store.connect() as conn:
+        owner = conn.execute(
+            sa.text("SELECT u.username FROM customer_owners o JOIN customers c ON c.id = "
+                    "o.customer_pk JOIN users u ON u.id = o.user_id WHERE c.customer_id = :c"),
+            {"c": cid},
+        ).scalar()  # fmt: skip
+    assert owner == "rep1"
+
+
+def test_act_pages_and_a_webhook_test_in_place(page: Any) -> None:
+    """The act pages load without a script error; "send test" answers in place (HTMX)."""
+    from test_act_pages import Receiver
+
+    receiver = Receiver()
+    try:
+        _sign_in(page)
+        for path in ("/pool", "/complaints", "/churn", "/care", "/export", "/admin/webhooks"):
+            page.goto(page.base + path)
+            assert page.locator("h1").count() == 1, path
+        page.fill("#add-webhook input[name=url]", receiver.url)
+        page.fill("#add-webhook input[name=secret]", "browser-secret")
+        page.click("#add-webhook button[type=submit]")
+        page.wait_for_selector("#notice")
+        assert "browser-secret" not in page.content()
+        added = page.url
+        row = page.locator("#endpoints tr[data-endpoint-id]").last
+        row.locator("form.test button").click()
+        page.wait_for_selector("#test-ok")
+        assert page.url == added  # answered in place: no new page
+        assert page.locator("#notice").count() == 1
+        assert receiver.bodies and receiver.bodies[-1]["customer"]["id"] == "TEST-001"
+    finally:
+        receiver.close()

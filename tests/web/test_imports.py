@@ -222,6 +222,26 @@ def test_detection_of_a_gbk_file_with_chinese_headers(web: Web) -> None:
     assert columns["订单编号"][:2] == ["SO1101", "SO1102"]
 
 
+def test_notes_are_said_in_the_users_language(web: Web) -> None:
+    boss = web.users["boss"]
+    up = upload(boss, CORPUS / "17_customers_duplicate_and_blank_headers.csv")
+    uid = up["upload_id"]
+    assert 'duplicate column "phone" renamed "phone (2)"' in up["detected"]["notes"]
+    assert "import.note.duplicate_column" in {k["key"] for k in up["detected"]["note_keys"]}
+    report = boss.client.post(f"/api/v1/imports/{uid}/dry-run", headers=boss.h).json()
+    assert 'blank header at column 5 named "column_5"' in report["notes"]
+    en = boss.client.get(f"/imports/{uid}").text
+    assert "duplicate column &#34;phone&#34; renamed &#34;phone (2)&#34;" in en
+    boss.client.cookies.set("tw_lang", "zh")
+    try:
+        zh = boss.client.get(f"/imports/{uid}").text
+    finally:
+        boss.client.cookies.set("tw_lang", "en")
+    # in the detection and in the dry run's report
+    assert zh.count("列名“phone”重复，已改名为“phone (2)”") == 2
+    assert "第 5 列的表头为空，已命名为“column_5”" in zh and "duplicate column" not in zh
+
+
 def test_sheets_are_selectable_in_a_workbook(web: Web) -> None:
     boss = web.users["boss"]
     up = upload(boss, CORPUS / "31_customers_and_orders_two_sheets.xlsx")

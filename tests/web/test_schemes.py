@@ -233,6 +233,33 @@ def test_validate_page_shows_the_line_and_escapes(env: Env, browsers: dict[str, 
     assert f"第 {_line(text, XSS)} 行" in got and "发现 2 个问题" in got
 
 
+def test_problems_are_said_in_the_readers_language(env: Env, browsers: dict[str, Browser]) -> None:
+    text = default_scheme_text().replace("feature: orders_365d", "feature: orders_356d")
+    en = browsers["s_rep"].hx("/schemes/validate", {"document": text}).text
+    assert "unknown feature &#39;orders_356d&#39;. Did you mean orders_365d" in en
+    zh_rep = Browser(env.app, "s_rep", lang="zh")
+    zh = zh_rep.hx("/schemes/validate", {"document": text}).text
+    assert (
+        "未知特征 &#39;orders_356d&#39;。是否想写 orders_365d" in zh and "unknown feature" not in zh
+    )
+    assert "<code>dimensions.purchase_frequency.feature</code>" in zh
+    top = zh_rep.hx("/schemes/validate", {"document": "- 1\n"}).text
+    assert "<code>（顶层）</code>" in top and "应为包含 name 和 dimensions 的映射" in top
+    rule = default_scheme_text().replace("when: last_activity_days <= 30", "when: x = 1", 1)
+    said = zh_rep.hx("/schemes/validate", {"document": rule}).text
+    assert "规则第 3 列有误（“x = 1”）：不能使用“=”；比较相等请用“==”。" in said
+    # the API: the English message, and its key and params for any other language
+    [error] = (
+        browsers["s_rep"].api("/api/v1/schemes/validate", json={"document": text}).json()["errors"]
+    )
+    assert error["message"].startswith("unknown feature 'orders_356d'")
+    assert error["key"] == "scheme.check.unknown_feature_close"
+    assert error["params"] == {
+        "name": "'orders_356d'",
+        "close": "orders_365d, orders_90d, orders_total",
+    }
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -339,6 +366,11 @@ def test_publish_needs_csrf_role_and_preview(env: Env, browsers: dict[str, Brows
     assert wrong.status_code == 422 and "changed after its preview" in wrong.json()["detail"]
     forged = boss.api("/api/v1/schemes", json=body | {"preview_token": other[:-4] + "0000"})
     assert forged.status_code == 422 and "not genuine" in forged.json()["detail"]
+    zh = Browser(env.app, "s_boss", lang="zh")
+    said = zh.hx("/schemes/publish", body | {"preview_token": other[:-4] + "0000"})
+    assert said.status_code == 422 and "预览令牌无效；请重新预览。" in said.text
+    assert "预览之后文档又被修改过" in zh.api("/api/v1/schemes", json=body | {
+        "preview_token": other}).json()["detail"]  # fmt: skip
     assert _count(env.store, schemes) == count
 
 
@@ -458,6 +490,11 @@ def test_form_edit_refuses_bad_values_and_stale_forms(browsers: dict[str, Browse
     assert _textarea(bad.text) == fields["document"]
     nan = boss.hx("/schemes/edit", fields | {"weight_1": "lots"})
     assert "must be a number" in nan.text
+    zh = Browser(boss.client.app, "s_boss", lang="zh")
+    said = zh.hx("/schemes/edit", fields | {"weight_1": "lots"}).text
+    assert "frequency 的权重必须是数字（实际为 &#39;lots&#39;）。" in said
+    said = zh.hx("/schemes/edit", fields | {"cut_2": "1.0"}).text
+    assert "标准错误（dimensions.value_tier.cut）：points 必须递增" in said
     stale = fields | {"document": fields["document"].replace("Tierwise default", "Other"),
                       "weight_0": "0.9"}  # fmt: skip
     got = boss.hx("/schemes/edit", stale)

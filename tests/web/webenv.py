@@ -80,6 +80,17 @@ def build(root: Path, database_url: str | None = None) -> WebEnv:
 
     classify_store(settings, store, as_of=as_of - timedelta(days=60), actor="test")
     classify_store(settings, store, as_of=as_of, actor="test")
+    # a classification gives customers entering a dedicated tier an owner (act): read them back
+    names = {v: k for k, v in ids.items()}
+    by_pk = {p: c for c, p in pks.items()}
+    with store.connect() as conn:
+        for pk, user_id in conn.execute(sa.select(customer_owners.c.customer_pk,
+                                                  customer_owners.c.user_id)):  # fmt: skip
+            cid = by_pk[pk]
+            if cid not in owned[names[user_id]]:
+                owned[names[user_id]].append(cid)
+    taken = {c for chunk in owned.values() for c in chunk}
+    pool = [c for c in pool if c not in taken]
     return WebEnv(settings, store, ids, owned, pool, xss_customer)
 
 

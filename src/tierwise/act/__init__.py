@@ -1,6 +1,6 @@
 """Turning the classification into action (playbooks, tasks, exports, webhooks)."""
 
-from tierwise.act._assign import assign
+from tierwise.act._assign import assign, assign_dedicated
 from tierwise.act._calendar import (
     HOLIDAY_KEYS,
     CareCap,
@@ -12,6 +12,7 @@ from tierwise.act._calendar import (
 )
 from tierwise.act._churn import churn_warnings, raise_warnings, win_back_results
 from tierwise.act._complaints import complaint_queue, escalate, respond, track
+from tierwise.act._digest import send_digests
 from tierwise.act._export import neutralise, write_table
 from tierwise.act._mail import DueItem, MailError, Owner, SmtpSettings, digest_message, send
 from tierwise.act._outbox import (
@@ -74,6 +75,7 @@ __all__ = [
     "after_classification",
     "after_snapshot",
     "assign",
+    "assign_dedicated",
     "caps_of",
     "care_events",
     "churn_warnings",
@@ -103,6 +105,7 @@ __all__ = [
     "respond",
     "run_schedule",
     "send",
+    "send_digests",
     "set_caps",
     "skip_task",
     "snooze_task",

@@ -9,19 +9,44 @@ concurrent claims.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import cycle, islice
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
 from tierwise.access._customers import changed
 from tierwise.access._principal import Principal, team_ids
 from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_column
-from tierwise.act._pool import _give, _lock_rep, _over_cap, _value, caps_of, load_of, pool_rules
-from tierwise.act._sql import naive_utc
+from tierwise.act._pool import (
+    CHUNK,
+    SYSTEM,
+    Caps,
+    _give,
+    _lock_rep,
+    _over_cap,
+    _value,
+    caps_of,
+    load_of,
+    pool_rules,
+)
+from tierwise.act._sql import insert_ignore, naive_utc, text
+from tierwise.act._text import MESSAGES
 from tierwise.errors import DataError
-from tierwise.store.tables import customer_owners, customers, labels, pool_events, rep_caps, users
+from tierwise.scheme._playbook import PoolRules
+from tierwise.store import audit
+from tierwise.store.tables import (
+    audit_log,
+    customer_owners,
+    customers,
+    label_changes,
+    labels,
+    pool_events,
+    rep_caps,
+    tasks,
+    users,
+)
 
 
 def _match_key(books: ActiveBooks | None, dimension: str, pk: sa.ColumnElement[int]) -> Any:
@@ -36,6 +61,106 @@ def _match_key(books: ActiveBooks | None, dimension: str, pk: sa.ColumnElement[i
         )
         .scalar_subquery()
     )
+
+
+def _reps(conn: sa.Connection, principal: Principal | None) -> list[int]:
+    """Active reps, by id; a manager's: their team's."""
+    query = sa.select(users.c.id).where(users.c.role == "rep", users.c.is_active.is_(True))
+    if principal is not None and principal.role == "manager":
+        query = query.where(users.c.id.in_(team_ids(principal)))
+    found: list[Any] = list(conn.execute(query.order_by(users.c.id)).scalars())
+    return [int(r) for r in found]
+
+
+@dataclass
+class _Desk:
+    """The reps' state while customers are handed out: load, caps, coverage, whose turn."""
+
+    reps: list[int]
+    how: str
+    state: dict[int, list[Any]]
+    caps: dict[int, Caps]
+    cover: dict[int, set[str]]
+    turn: Any
+
+    @classmethod
+    def open(cls, conn: sa.Connection, reps: list[int], *, how: str, rules: PoolRules,
+             now: datetime) -> _Desk:  # fmt: skip
+        for rep in reps:
+            _lock_rep(conn, rep)
+        state = {rep: list(load_of(conn, user_id=rep, now=now)) for rep in reps}
+        caps = {rep: caps_of(conn, user_id=rep, rules=rules) for rep in reps}
+        cover: dict[int, set[str]] = {rep: set() for rep in reps}
+        if how in ("region", "industry"):
+            column = rep_caps.c.regions if how == "region" else rep_caps.c.industries
+            for row in conn.execute(
+                sa.select(rep_caps.c.user_id, column).where(rep_caps.c.user_id.in_(reps))
+            ):
+                cover[int(row[0])] = {str(v).casefold() for v in (row[1] or [])}
+        last = conn.scalar(
+            sa.select(pool_events.c.user_id)
+            .where(pool_events.c.kind == "assigned", pool_events.c.user_id.in_(reps))
+            .order_by(pool_events.c.id.desc())
+            .limit(1)
+        )
+        start = reps.index(int(last)) + 1 if last is not None and int(last) in reps else 0
+        return cls(reps, how, state, caps, cover, cycle(reps[start:] + reps[:start]))
+
+    def full(self) -> bool:
+        """Every rep at their customer cap: nobody can take one more customer."""
+        return all(
+            self.caps[r].max_customers is not None
+            and self.state[r][0] >= (self.caps[r].max_customers or 0)
+            for r in self.reps
+        )
+
+    def choose(self, row: sa.Row[Any]) -> tuple[int | None, str]:
+        """The rep for ``row`` within their caps (None: nobody has room), and the rule used."""
+        value = float(row.value or 0.0)
+        fits = [r for r in self.reps
+                if _over_cap(self.caps[r], self.state[r][0], self.state[r][1], value) is None]  # fmt: skip
+        how = self.how
+        if not fits:
+            return None, how
+        if how in ("region", "industry"):
+            keys = {str(v).casefold() for v in (row.key, row.raw) if v}
+            covering = [r for r in fits if self.cover[r] & keys]
+            if covering:
+                fits = covering
+            else:
+                how = "load"  # nobody covers it: the least loaded rep
+            return min(fits, key=lambda r: (self.state[r][0], self.state[r][1], r)), how
+        if how == "round_robin":
+            return next((r for r in islice(self.turn, len(self.reps)) if r in fits), None), how
+        return min(fits, key=lambda r: (self.state[r][0], self.state[r][1], r)), how
+
+    def took(self, rep: int, row: sa.Row[Any]) -> None:
+        self.state[rep][0] += 1
+        self.state[rep][1] += float(row.value or 0.0)
+
+
+def _candidates(books: ActiveBooks | None, how: str, now: datetime) -> sa.Select[Any]:
+    """Pool customers with what assignment needs, highest tier first; add the ``where``."""
+    pk = customers.c.id
+    tier = tier_column(books, pk) if books else sa.null()
+    rank = sa.case(
+        *((tier == t, i) for i, t in enumerate(books.tiers if books else [])),
+        else_=len(books.tiers) if books else 0,
+    ) if books else sa.literal(0)  # fmt: skip
+    attr = customers.c.province if how == "region" else customers.c.industry
+    return (
+        sa.select(
+            pk, customers.c.customer_id, customers.c.name, _value(pk, now).label("value"),
+            _match_key(books, how, pk).label("key"), attr.label("raw"), tier.label("tier"),
+        )
+        .where(~sa.exists().where(customer_owners.c.customer_pk == pk))
+        .order_by(rank, pk)
+    )  # fmt: skip
+
+
+def _check_rule(how: str) -> None:
+    if how not in ("region", "industry", "round_robin", "load"):
+        raise DataError(f"Assignment rule {how!r} is not region, industry, round_robin or load.")
 
 
 def assign(
@@ -57,63 +182,22 @@ def assign(
     books = active_playbooks(conn)
     rules = pool_rules(books)
     how = rule or rules.assign_by
-    if how not in ("region", "industry", "round_robin", "load"):
-        raise DataError(f"Assignment rule {how!r} is not region, industry, round_robin or load.")
-    reps_q = sa.select(users.c.id).where(users.c.role == "rep", users.c.is_active.is_(True))
-    if principal.role == "manager":
-        reps_q = reps_q.where(users.c.id.in_(team_ids(principal)))
-    found: list[Any] = list(conn.execute(reps_q.order_by(users.c.id)).scalars())
-    reps = [int(r) for r in found]
+    _check_rule(how)
+    reps = _reps(conn, principal)
     if not reps:
         return {"assigned": 0, "left_in_pool": 0, "rule": how, "by_rep": {}}
-    for rep in reps:
-        _lock_rep(conn, rep)
-    state: dict[int, list[Any]] = {rep: list(load_of(conn, user_id=rep, now=now)) for rep in reps}
-    caps = {rep: caps_of(conn, user_id=rep, rules=rules) for rep in reps}
-    cover: dict[int, set[str]] = {rep: set() for rep in reps}
-    if how in ("region", "industry"):
-        column = rep_caps.c.regions if how == "region" else rep_caps.c.industries
-        for row in conn.execute(
-            sa.select(rep_caps.c.user_id, column).where(rep_caps.c.user_id.in_(reps))
-        ):
-            cover[int(row[0])] = {str(v).casefold() for v in (row[1] or [])}
-    pk = customers.c.id
-    tier = tier_column(books, pk) if books else sa.null()
-    rank = sa.case(
-        *((tier == t, i) for i, t in enumerate(books.tiers if books else [])),
-        else_=len(books.tiers) if books else 0,
-    ) if books else sa.literal(0)  # fmt: skip
-    attr = customers.c.province if how == "region" else customers.c.industry
-    pool = conn.execute(
-        sa.select(
-            pk, customers.c.customer_id, _value(pk, now).label("value"),
-            _match_key(books, how, pk).label("key"), attr.label("raw"),
-        )
-        .where(~sa.exists().where(customer_owners.c.customer_pk == pk))
-        .order_by(rank, pk)
-        .limit(limit)
-    ).all()  # fmt: skip
-    last = conn.scalar(
-        sa.select(pool_events.c.user_id)
-        .where(pool_events.c.kind == "assigned", pool_events.c.user_id.in_(reps))
-        .order_by(pool_events.c.id.desc())
-        .limit(1)
-    )
-    start = reps.index(int(last)) + 1 if last is not None and int(last) in reps else 0
-    turn = cycle(reps[start:] + reps[:start])
+    desk = _Desk.open(conn, reps, how=how, rules=rules, now=now)
+    pool = conn.execute(_candidates(books, how, now).limit(limit)).all()
     by_rep: dict[int, int] = {}
     left = 0
     for row in pool:
-        value = float(row.value or 0.0)
-        fits = [r for r in reps if _over_cap(caps[r], state[r][0], state[r][1], value) is None]
-        choice = _choose(how, row, fits, state, cover, turn, len(reps))
+        choice, _ = desk.choose(row)
         if choice is None:
             left += 1
             continue
         if _give(conn, customer_pk=int(row.id), customer_id=row.customer_id, user_id=choice,
                  principal=principal, kind="assigned", now=now):  # fmt: skip
-            state[choice][0] += 1
-            state[choice][1] += value
+            desk.took(choice, row)
             by_rep[choice] = by_rep.get(choice, 0) + 1
     if by_rep:
         changed()
@@ -121,26 +205,130 @@ def assign(
             "by_rep": by_rep}  # fmt: skip
 
 
-def _choose(
-    how: str,
-    row: sa.Row[Any],
-    fits: list[int],
-    state: dict[int, list[Any]],
-    cover: dict[int, set[str]],
-    turn: Any,
-    n: int,
-) -> int | None:
-    if not fits:
-        return None
-    if how in ("region", "industry"):
-        keys = {str(v).casefold() for v in (row.key, row.raw) if v}
-        covering = [r for r in fits if cover[r] & keys]
-        if covering:
-            fits = covering
-        how = "load"
-    if how == "round_robin":
-        return next((r for r in islice(turn, n) if r in fits), None)
-    return min(fits, key=lambda r: (state[r][0], state[r][1], r))
+# --- an owner for every customer entering a dedicated tier -----------------------------------
+
+RULE_TEXT: Final[dict[str, tuple[str, str]]] = {
+    "region": ("地区", "region"),
+    "industry": ("行业", "industry"),
+    "round_robin": ("轮流", "round-robin"),
+    "load": ("负载最低", "lowest-load"),
+}
+MESSAGES.update({
+    "task.assigned_dedicated": (
+        "{customer} 进入 {tier} 级（{service}），已按{rule_zh}规则分配给你负责",
+        "{customer} entered tier {tier} ({service}) and was assigned to you by the {rule_en} "
+        "rule",
+    ),
+})  # fmt: skip
+#: the customers an `assign_dedicated` report names (the count is always exact)
+SHOWN: Final = 20
 
 
-__all__ = ["assign"]
+def assign_dedicated(
+    conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = None
+) -> dict[str, Any]:
+    """Give an owner to every customer who entered a tier with a dedicated account manager
+    (``service_level: dedicated``) in the latest snapshot and has none, by the pool's rule
+    and within every rep's caps; the new owner gets a notice saying why. Customers nobody has
+    room for stay in the pool, and the result counts and names them (``unowned``).
+
+    Idempotent: a customer is handed out once per snapshot (a later release is respected)."""
+    now = naive_utc(now)
+    books = books or active_playbooks(conn)
+    empty = {"assigned": 0, "unowned": 0, "unowned_customers": [], "by_rep": {}}
+    if books is None:
+        return empty
+    dedicated = [t for t, b in books.books.tiers.items() if b.service_level == "dedicated"]
+    if not dedicated:
+        return empty
+    rules = books.books.pool
+    how = rules.assign_by
+    sid = books.snapshot_id
+    lc = label_changes
+    pk = customers.c.id
+
+    def entering(tiers: list[str]) -> list[sa.ColumnElement[bool]]:
+        return [
+            sa.exists().where(
+                lc.c.snapshot_id == sid,
+                lc.c.dimension == books.dimension,
+                lc.c.customer_pk == pk,
+                lc.c.new_label.in_(tiers),
+            ),
+            ~sa.exists().where(
+                tasks.c.dedupe_key == sa.literal(f"notice:assigned:{sid}:") + text(pk)
+            ),
+        ]
+
+    reps = _reps(conn, None)
+    by_rep: dict[int, int] = {}
+    desk = _Desk.open(conn, reps, how=how, rules=rules, now=now) if reps else None
+    for tier in dedicated:  # highest tier first
+        last = 0
+        while desk is not None and not desk.full():
+            batch = conn.execute(
+                _candidates(books, how, now).where(*entering([tier]), pk > last)
+                .order_by(None).order_by(pk).limit(CHUNK)
+            ).all()  # fmt: skip
+            if not batch:
+                break
+            last = int(batch[-1].id)
+            for row in batch:
+                choice, used = desk.choose(row)
+                if choice is None or not _give(
+                    conn, customer_pk=int(row.id), customer_id=row.customer_id, user_id=choice,
+                    principal=None, kind="assigned", now=now,
+                ):  # fmt: skip
+                    continue
+                desk.took(choice, row)
+                by_rep[choice] = by_rep.get(choice, 0) + 1
+                _tell(conn, row=row, user_id=choice, rule=used, sid=sid, now=now)
+    # who is left: entered, still without an owner (every rep at a cap, or no rep at all)
+    rest = _candidates(books, how, now).where(*entering(dedicated))
+    shown: list[Any] = list(
+        conn.execute(rest.with_only_columns(customers.c.customer_id).limit(SHOWN)).scalars()
+    )
+    left = int(
+        conn.scalar(
+            sa.select(sa.func.count()).select_from(
+                rest.order_by(None).with_only_columns(pk).subquery()
+            )
+        )
+        or 0
+    )
+    unowned = [str(c) for c in shown]
+    if by_rep:
+        changed()
+    reported = sa.exists().where(
+        audit_log.c.action == "pool.unowned",
+        audit_log.c.entity == "snapshot",
+        audit_log.c.entity_id == str(sid),
+    )
+    if left and not conn.scalar(sa.select(reported)):
+        audit.record(
+            conn, actor=SYSTEM, action="pool.unowned", entity="snapshot", entity_id=str(sid),
+            after={"tiers": dedicated, "unowned": left, "customers": unowned,
+                   "reason": "no active rep" if not reps else "every rep at a cap"},
+        )  # fmt: skip
+    return {"assigned": sum(by_rep.values()), "unowned": left, "unowned_customers": unowned,
+            "by_rep": by_rep}  # fmt: skip
+
+
+def _tell(
+    conn: sa.Connection, *, row: sa.Row[Any], user_id: int, rule: str, sid: int, now: datetime
+) -> None:
+    """The new owner's notice: which customer, which tier, and by which rule."""
+    zh, en = RULE_TEXT[rule]
+    conn.execute(
+        insert_ignore(conn, tasks).values(
+            customer_pk=int(row.id), user_id=user_id, kind="notice", status="open", due_at=now,
+            channel=None, playbook_tier=row.tier, snapshot_id=sid,
+            reason_key="task.assigned_dedicated",
+            reason_params={"customer": row.name or row.customer_id, "tier": row.tier,
+                           "service": "dedicated", "rule": rule, "rule_zh": zh, "rule_en": en},
+            dedupe_key=f"notice:assigned:{sid}:{int(row.id)}", created_at=now,
+        )
+    )  # fmt: skip
+
+
+__all__ = ["assign", "assign_dedicated"]

@@ -177,7 +177,8 @@ def respond(
             id=feedback_id,
         )  # fmt: skip
     if row.first_response_at is not None:
-        raise DataError(f'Complaint "{feedback_id}" was answered already.')
+        raise DataError(f'Complaint "{feedback_id}" was answered already.',
+                        key="err.complaint_answered", id=feedback_id)  # fmt: skip
     conn.execute(
         complaint_sla.update()
         .where(complaint_sla.c.feedback_pk == row.feedback_pk)

@@ -6,6 +6,9 @@ one is never lost. `deliver_due` sends what is due through `tierwise.act._webhoo
 outside any transaction (a slow receiver holds no lock), records every attempt in
 ``webhook_attempts`` and retries failures on `RetryPolicy`'s timetable until delivered or
 given up (``dead``). Queuing the same event twice (same key) delivers it once.
+
+Endpoint secrets are stored encrypted (`tierwise.act._secrets`) with a key derived from the
+settings' secret key, and decrypted only to sign a request.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from tierwise.access._principal import Principal
+from tierwise.act._secrets import resolve_key, seal, seal_plain, unseal
 from tierwise.act._sql import insert_ignore, inserted, json_object, naive_utc
 from tierwise.act._text import MESSAGES, pick
 from tierwise.act._webhooks import FORMATS, KINDS, Attempt, Event, RetryPolicy, WebhookEndpoint
 from tierwise.act._webhooks import deliver as send_once
-from tierwise.errors import DataError, NotFoundError
+from tierwise.errors import ConfigError, DataError, NotFoundError
 from tierwise.store import audit
 from tierwise.store.tables import (
     customers,
@@ -81,15 +85,27 @@ def add_endpoint(
     events: list[str] | None = None,
     secret: str | None = None,
     lang: str = "zh",
+    secret_key: str | None = None,
 ) -> dict[str, Any]:
-    """Register a receiver (administrators). ``events`` None: every event."""
+    """Register a receiver (administrators). ``events`` None: every event. ``secret`` is
+    stored encrypted with ``secret_key`` (default: the settings' secret key)."""
     principal.require("admin")
     _check_endpoint(url, format, events)
     if lang not in ("zh", "en"):
         raise DataError(f"Webhook language {lang!r} must be zh or en.")
+    stored = None
+    if secret:
+        key = resolve_key(secret_key)
+        if key is None:
+            raise ConfigError(
+                "A webhook secret is stored encrypted with the secret key, and none is set: "
+                "set TIERWISE_SECRET_KEY or run `tierwise init`.",
+                key="err.webhook_secret_key",
+            )
+        stored = seal(secret, secret_key=key)
     endpoint_id = conn.scalar(
         webhook_endpoints.insert()
-        .values(url=url, format=format, events=events, secret=secret or None, lang=lang,
+        .values(url=url, format=format, events=events, secret=stored, lang=lang,
                 is_active=True, created_at=naive_utc(datetime.now(UTC)),
                 created_by=principal.username)
         .returning(webhook_endpoints.c.id)
@@ -191,6 +207,24 @@ def enqueue_select(conn: sa.Connection, *, kind: str, select: sa.Select[Any], no
     return made
 
 
+def enqueue_rows(
+    conn: sa.Connection, *, kind: str, rows: list[tuple[str, dict[str, Any]]], now: datetime
+) -> int:
+    """Queue many events built in Python: ``rows`` of (event_key, payload), payloads shaped
+    like `event_rows`' (message parameters at the top level). Chunked multi-row inserts."""
+    now = naive_utc(now)
+    made = 0
+    wd = webhook_deliveries
+    for endpoint_id in _subscribed(conn, kind) if rows else []:
+        values = [{"endpoint_id": endpoint_id, "event": kind, "event_key": key, "payload": payload,
+                   "status": "pending", "attempt_no": 0, "next_attempt_at": now, "created_at": now}
+                  for key, payload in rows]  # fmt: skip
+        for i in range(0, len(values), 500):
+            statement = insert_ignore(conn, wd).values(values[i : i + 500]).returning(wd.c.id)
+            made += len(conn.execute(statement).all())
+    return made
+
+
 def event_rows(
     conn: sa.Connection,
     *,
@@ -218,9 +252,14 @@ def _event(row: sa.RowMapping) -> Event:
     top = {k: v for k, v in payload.items() if k not in ("summary_key", "params", "occurred_at")}
     params = top | dict(payload.get("params") or {})
     params.setdefault("customer", payload.get("customer_name") or payload.get("customer_id"))
+    words = dict(params)
+    reasons = params.get("reasons")
+    if isinstance(reasons, dict):  # {"zh": [...], "en": [...]}, said in each summary
+        words["reasons_zh"] = "；".join(str(r) for r in reasons.get("zh") or [])
+        words["reasons_en"] = "; ".join(str(r) for r in reasons.get("en") or [])
     pair = EVENT_TEXT.get(str(payload.get("summary_key")), ("{customer}", "{customer}"))
     try:
-        zh, en = pick(pair, "zh").format(**params), pick(pair, "en").format(**params)
+        zh, en = pick(pair, "zh").format(**words), pick(pair, "en").format(**words)
     except (KeyError, IndexError):
         zh, en = pair
     occurred = payload.get("occurred_at")
@@ -244,13 +283,20 @@ def deliver_due(
     client: Any = None,
     policy: RetryPolicy | None = None,
     limit: int = 100,
+    secret_key: str | None = None,
 ) -> dict[str, int]:
     """Send the deliveries that are due; every attempt is logged, failures are retried with
-    backoff and given up (``dead``) after the policy's last attempt or a non-retryable answer."""
+    backoff (not before a receiver's ``Retry-After``) and given up (``dead``) after the
+    policy's last attempt or a non-retryable answer. Secrets are decrypted with
+    ``secret_key`` (default: the settings' secret key); plain ones left from before are
+    encrypted on the way."""
     now = naive_utc(now)
     policy = policy or RetryPolicy()
+    key = resolve_key(secret_key)
     wd, we = webhook_deliveries, webhook_endpoints
     with engine.begin() as conn:
+        if key is not None:
+            seal_plain(conn, secret_key=key)
         due = conn.execute(
             sa.select(wd, we.c.url, we.c.format, we.c.secret, we.c.lang)
             .join(we, we.c.id == wd.c.endpoint_id)
@@ -267,9 +313,16 @@ def deliver_due(
             )
     counts = {"delivered": 0, "retrying": 0, "dead": 0}
     for row in due:
-        endpoint = WebhookEndpoint(url=row["url"], format=row["format"], secret=row["secret"],
-                                   lang=row["lang"] if row["lang"] in ("zh", "en") else "zh")  # fmt: skip
-        attempt = send_once(endpoint, _event(row), client=client, now=now.replace(tzinfo=UTC))
+        try:
+            secret = None if row["secret"] is None else unseal(row["secret"], secret_key=key)
+        except ConfigError as exc:
+            # retried on the timetable: restoring the key makes the next attempt work
+            attempt = Attempt(ok=False, status_code=None, duration_ms=0, error=str(exc),
+                              error_zh=str(exc), retryable=True, attempted_at=now)  # fmt: skip
+        else:
+            endpoint = WebhookEndpoint(url=row["url"], format=row["format"], secret=secret,
+                                       lang=row["lang"] if row["lang"] in ("zh", "en") else "zh")  # fmt: skip
+            attempt = send_once(endpoint, _event(row), client=client, now=now.replace(tzinfo=UTC))
         counts[_record(engine, row=row, attempt=attempt, now=now, policy=policy)] += 1
     return counts
 
@@ -281,7 +334,8 @@ def _record(
     if attempt.ok:
         status, next_at = "delivered", None
     else:
-        retry = policy.next_attempt_at(number, now.replace(tzinfo=UTC), row["event_key"])
+        retry = policy.next_attempt_at(number, now.replace(tzinfo=UTC), row["event_key"],
+                                       retry_after=attempt.retry_after_seconds)  # fmt: skip
         next_at = naive_utc(retry) if retry is not None and attempt.retryable else None
         status = "pending" if next_at is not None else "dead"
     with engine.begin() as conn:
@@ -349,6 +403,7 @@ __all__ = [
     "deliver_due",
     "delivery_log",
     "enqueue",
+    "enqueue_rows",
     "enqueue_select",
     "event_rows",
     "list_endpoints",

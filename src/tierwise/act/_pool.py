@@ -231,8 +231,7 @@ def claim(
     count, value = load_of(conn, user_id=principal.user_id, now=now)
     extra = value_of(conn, customer_pk=pk, now=now)
     if (over := _over_cap(caps, count, value, extra)) is not None:
-        raise DataError(_cap_message(principal.username, over, caps, count, value, extra),
-                        key="err.claim_cap", cap=over)  # fmt: skip
+        raise _cap_error("claim", principal.username, over, caps, count, value, extra)
     if not _give(conn, customer_pk=pk, customer_id=customer_id, user_id=principal.user_id,
                  principal=principal, kind="claimed", now=now):  # fmt: skip
         raise DataError(
@@ -255,6 +254,19 @@ def _cap_message(who: str, over: str, caps: Caps, count: int, value: float, extr
         f"{who}'s customers are worth {value:,.2f}; with this one ({extra:,.2f}) that passes "
         f"the cap of {caps.max_value:,.2f}."
     )
+
+
+def _cap_error(
+    how: str, who: str, over: str, caps: Caps, count: int, value: float, extra: float
+) -> DataError:
+    """The cap a claim (``how="claim"``) or an assignment would pass, with the numbers."""
+    if over == "count":
+        return DataError(_cap_message(who, over, caps, count, value, extra),
+                         key=f"err.{how}_cap_count", user=who, count=count,
+                         limit=caps.max_customers)  # fmt: skip
+    return DataError(_cap_message(who, over, caps, count, value, extra),
+                     key=f"err.{how}_cap_value", user=who, value=f"{value:,.2f}",
+                     extra=f"{extra:,.2f}", limit=f"{caps.max_value or 0:,.2f}")  # fmt: skip
 
 
 def release(
@@ -301,14 +313,12 @@ def set_caps(
 ) -> dict[str, Any]:
     """A rep's own caps and the regions/industries assignment gives them (manager, admin)."""
     principal.require("write")
-    if principal.role == "manager" and user_id not in {
-        int(r[0]) for r in conn.execute(team_ids(principal))
-    }:
-        raise NotFoundError(f"User {user_id} does not exist.")
+    _check_rep(conn, principal, user_id)
     if (max_customers is not None and max_customers < 0) or (
         max_value is not None and max_value < 0
     ):
-        raise DataError(f"Caps must not be negative (got {max_customers}, {max_value}).")
+        raise DataError(f"Caps must not be negative (got {max_customers}, {max_value}).",
+                        key="err.caps_negative", customers=max_customers, value=max_value)  # fmt: skip
     before = conn.execute(sa.select(rep_caps).where(rep_caps.c.user_id == user_id)).mappings()
     old = before.first()
     values = {"max_customers": max_customers, "max_value": max_value, "regions": regions,
@@ -321,6 +331,119 @@ def set_caps(
         entity="user", entity_id=user_id, before=dict(old) if old else None, after=values,
     )  # fmt: skip
     return {"user_id": user_id, **values}
+
+
+def _check_rep(conn: sa.Connection, principal: Principal, user_id: int) -> str:
+    """The username of ``user_id``, an active rep or manager the caller may manage (a manager:
+    their team); `NotFoundError` for anyone else, `DataError` for another role."""
+    row = conn.execute(
+        sa.select(users.c.username, users.c.role).where(
+            users.c.id == user_id, users.c.is_active.is_(True)
+        )
+    ).first()
+    if row is None or (
+        principal.role == "manager"
+        and user_id not in {int(r[0]) for r in conn.execute(team_ids(principal))}
+    ):
+        raise NotFoundError(f"User {user_id} does not exist.")
+    if row.role not in ("rep", "manager"):
+        raise DataError(
+            f"{row.username} is {row.role}: customers go to reps and managers only.",
+            key="err.assign_role", user=row.username, role=row.role,
+        )  # fmt: skip
+    return str(row.username)
+
+
+def give(
+    conn: sa.Connection, *, principal: Principal, customer_id: str, user_id: int, now: datetime
+) -> dict[str, Any]:
+    """A manager (their team) or an administrator hands one pool customer to a rep, within
+    the rep's caps: the pool's way of assigning by hand (``assign`` does it by rule)."""
+    principal.require("write")
+    now = naive_utc(now)
+    pk = scoped_pk(conn, principal=principal, customer_id=customer_id)
+    who = _check_rep(conn, principal, user_id)
+    _lock_rep(conn, user_id)
+    owner = conn.scalar(
+        sa.select(customer_owners.c.user_id).where(customer_owners.c.customer_pk == pk)
+    )
+    if owner is not None:
+        raise DataError(
+            f'Customer "{customer_id}" is not in the pool (it has an owner).',
+            key="err.claim_owned",
+            customer=customer_id,
+        )
+    caps = caps_of(conn, user_id=user_id, rules=pool_rules(active_playbooks(conn)))
+    count, value = load_of(conn, user_id=user_id, now=now)
+    extra = value_of(conn, customer_pk=pk, now=now)
+    if (over := _over_cap(caps, count, value, extra)) is not None:
+        raise _cap_error("assign", who, over, caps, count, value, extra)
+    if not _give(conn, customer_pk=pk, customer_id=customer_id, user_id=user_id,
+                 principal=principal, kind="assigned", now=now):  # fmt: skip
+        raise DataError(
+            f'Customer "{customer_id}" was just claimed by someone else.',
+            key="err.claim_owned",
+            customer=customer_id,
+        )
+    changed()
+    return {"customer_id": customer_id, "owner_id": user_id, "owner": who}
+
+
+def rep_loads(
+    conn: sa.Connection, *, principal: Principal, now: datetime, user_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The reps (and managers) the caller manages — a rep: themselves — with their caps, how
+    many customers they own and their value, and today's claims against the daily limit.
+    ``user_id`` picks one (`NotFoundError` if the caller may not see them). Analysts: none of
+    their business (`ForbiddenError`)."""
+    if principal.role == "analyst":
+        raise ForbiddenError(
+            f"The role 'analyst' of user {principal.username!r} may not see reps' caps.",
+            key="err.caps_forbidden",
+        )
+    now = naive_utc(now)
+    query = sa.select(users.c.id, users.c.username, users.c.display_name, users.c.role).where(
+        users.c.is_active.is_(True), users.c.role.in_(("rep", "manager"))
+    )
+    if principal.role == "rep":
+        query = query.where(users.c.id == principal.user_id)
+    elif principal.role == "manager":
+        query = query.where(users.c.id.in_(team_ids(principal)))
+    if user_id is not None:
+        query = query.where(users.c.id == user_id)
+    people = conn.execute(query.order_by(users.c.username)).all()
+    if user_id is not None and not people:
+        raise NotFoundError(f"User {user_id} does not exist.")
+    rules = pool_rules(active_playbooks(conn))
+    ids = [int(p.id) for p in people]
+    own = {
+        int(r.user_id): r
+        for r in conn.execute(sa.select(rep_caps).where(rep_caps.c.user_id.in_(ids)))
+    }
+    claimed: dict[int, int] = {
+        int(r[0]): int(r[1])
+        for r in conn.execute(
+            sa.select(pool_events.c.user_id, sa.func.count())
+            .where(pool_events.c.user_id.in_(ids), pool_events.c.kind == "claimed",
+                   pool_events.c.at >= _day_start(now))
+            .group_by(pool_events.c.user_id)
+        )
+    }  # fmt: skip
+    out = []
+    for p in people:
+        uid = int(p.id)
+        caps = caps_of(conn, user_id=uid, rules=rules)
+        count, value = load_of(conn, user_id=uid, now=now)
+        row = own.get(uid)
+        out.append({
+            "user_id": uid, "username": p.username, "name": p.display_name or p.username,
+            "role": p.role, "max_customers": caps.max_customers, "max_value": caps.max_value,
+            "own_caps": row is not None, "regions": list(row.regions or []) if row else [],
+            "industries": list(row.industries or []) if row else [],
+            "customers": count, "value_365d": round(value, 2),
+            "claimed_today": claimed.get(uid, 0), "claim_daily_limit": rules.claim_daily_limit,
+        })  # fmt: skip
+    return out
 
 
 # --- the pool list --------------------------------------------------------------------------
@@ -363,9 +486,11 @@ __all__ = [
     "Caps",
     "caps_of",
     "claim",
+    "give",
     "list_pool",
     "load_of",
     "pool_rules",
     "release",
+    "rep_loads",
     "set_caps",
 ]

@@ -1,10 +1,12 @@
 """The act stage's two entry points: after a classification, and on a schedule.
 
 - `after_classification` runs in one transaction right after a snapshot is published:
-  re-plan and generate tasks, churn warnings, tier-change events, complaint SLAs.
-- `run_schedule` is the periodic work (``tierwise tasks generate``, cron, the web worker):
-  the same planning, overdue events, pool warnings and recycling, SLA escalation, and then
-  the outbox's due deliveries — outside the transaction, so a slow receiver holds no lock.
+  re-plan and generate tasks, an owner for every customer entering a dedicated tier, churn
+  warnings with their reasons, tier-change events, complaint SLAs.
+- `run_schedule` is the periodic work (``tierwise schedule``, cron, the web worker): the same
+  planning, overdue events, pool warnings and recycling, SLA escalation, and then — outside
+  the transaction, so a slow receiver holds no lock — the outbox's due deliveries and, when
+  SMTP is configured, each person's daily email digest of due and overdue work.
 
 Both are idempotent: running them twice does nothing more.
 """
@@ -12,17 +14,21 @@ Both are idempotent: running them twice does nothing more.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
 
+from tierwise.act._assign import assign_dedicated
 from tierwise.act._churn import raise_warnings
 from tierwise.act._complaints import escalate, track
+from tierwise.act._digest import send_digests
+from tierwise.act._mail import SmtpSettings
 from tierwise.act._outbox import deliver_due, enqueue_select, event_rows
 from tierwise.act._playbooks import ActiveBooks, active_playbooks
 from tierwise.act._recycle import recycle
 from tierwise.act._sql import day_text, naive_utc, text
-from tierwise.act._tasks import plan
+from tierwise.act._tasks import MOVES, plan
 from tierwise.store.tables import customers, label_changes, tasks
 
 #: a task is reported overdue (webhook) once it is this late
@@ -44,8 +50,8 @@ def _tier_events(conn: sa.Connection, *, books: ActiveBooks, now: datetime) -> i
             direction=lc.c.kind,
         ).where(
             lc.c.snapshot_id == books.snapshot_id,
+            lc.c.kind.in_(MOVES),
             lc.c.dimension == books.dimension,
-            lc.c.kind != "new",
             customers.c.id == lc.c.customer_pk,
         ),
         now=now,
@@ -73,31 +79,50 @@ def _overdue_events(conn: sa.Connection, *, now: datetime) -> int:
     )
 
 
-def after_classification(conn: sa.Connection, *, now: datetime) -> dict[str, Any]:
-    """Turn the newly published snapshot into work; the caller owns the transaction."""
+def after_classification(
+    conn: sa.Connection, *, now: datetime, data_dir: Path | None = None
+) -> dict[str, Any]:
+    """Turn the newly published snapshot into work; the caller owns the transaction.
+    ``data_dir`` (the settings' data directory) holds the snapshot's features, from which
+    churn warnings take their reasons; without it they name the label change only."""
     now = naive_utc(now)
     books = active_playbooks(conn)
     if books is None:
         return {"playbooks": False}
+    tasks_planned = plan(conn, now=now).as_dict()
+    # after planning: the new owner's notice says why, and their tasks follow them
+    owners = assign_dedicated(conn, now=now, books=books)
     return {
         "playbooks": True,
-        "tasks": plan(conn, now=now).as_dict(),
-        "churn": raise_warnings(conn, now=now),
+        "tasks": tasks_planned,
+        "owners": owners,
+        "churn": raise_warnings(conn, now=now, data_dir=data_dir),
         "tier_events": _tier_events(conn, books=books, now=now),
         "complaints": track(conn, now=now),
     }
 
 
-def after_snapshot(engine: sa.Engine, *, now: datetime) -> dict[str, Any]:
+def after_snapshot(
+    engine: sa.Engine, *, now: datetime, data_dir: Path | None = None
+) -> dict[str, Any]:
     """`after_classification` in its own transaction (the hook after publishing a snapshot)."""
     with engine.begin() as conn:
-        return after_classification(conn, now=now)
+        return after_classification(conn, now=now, data_dir=data_dir)
 
 
 def run_schedule(
-    engine: sa.Engine, *, now: datetime, client: Any = None, deliver: bool = True
+    engine: sa.Engine,
+    *,
+    now: datetime,
+    client: Any = None,
+    deliver: bool = True,
+    smtp: SmtpSettings | None = None,
+    lang: str = "zh",
+    secret_key: str | None = None,
 ) -> dict[str, Any]:
-    """The periodic work: planning, overdue events, recycling, escalation, then webhooks."""
+    """The periodic work: planning, overdue events, recycling, escalation, then webhooks
+    (secrets decrypted with ``secret_key``, default the settings') and, with ``smtp``, the
+    daily digests in ``lang`` (at most one per person and day)."""
     now = naive_utc(now)
     with engine.begin() as conn:
         out: dict[str, Any] = {
@@ -107,7 +132,9 @@ def run_schedule(
             "complaints": track(conn, now=now) | escalate(conn, now=now),
         }
     if deliver:
-        out["webhooks"] = deliver_due(engine, now=now, client=client)
+        out["webhooks"] = deliver_due(engine, now=now, client=client, secret_key=secret_key)
+    if smtp is not None:
+        out["digests"] = send_digests(engine, now=now, smtp=smtp, lang=lang)
     return out
 
 

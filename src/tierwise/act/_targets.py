@@ -75,8 +75,10 @@ def _condition(scheme: Scheme, column: str, rule: Sequence[str] | Range) -> pl.E
     if unknown:
         raise DataError(
             f'Filter on dimension "{column}" names unknown label(s) {", ".join(unknown)}: '
-            f"its labels are {', '.join(dim.keys())}."
-        )
+            f"its labels are {', '.join(dim.keys())}.",
+            key="err.target_label", dimension=column, labels=", ".join(unknown),
+            known=", ".join(dim.keys()),
+        )  # fmt: skip
     # multi-label cells ("vip+at_risk") match when any of their labels is allowed
     return col.str.split("+").list.set_intersection(pl.lit(allowed)).list.len() > 0
 

@@ -25,8 +25,9 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from tierwise.access._principal import ForbiddenError, Principal, scope_clause, team_ids
-from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_column, tier_of
+from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_of
 from tierwise.act._sql import (
+    CONTACT_KINDS,
     day_text,
     insert_ignore,
     inserted,
@@ -38,7 +39,9 @@ from tierwise.act._sql import (
 )
 from tierwise.errors import DataError, NotFoundError
 from tierwise.evaluate._holdout import holdout_clause
+from tierwise.scheme._playbook import Playbook
 from tierwise.store import audit
+from tierwise.store.bulk import bulk_session
 from tierwise.store.tables import (
     customer_owners,
     customers,
@@ -99,78 +102,128 @@ def _key(*parts: Any) -> sa.ColumnElement[str]:
     return out
 
 
+def _by_tier(
+    tier: sa.ColumnElement[Any], values: dict[str, Any], type_: Any
+) -> sa.ColumnElement[Any]:
+    """``CASE tier WHEN 'A' THEN … END``: one statement for every tier's playbook, typed (a bare
+    parameter's type cannot be inferred by PostgreSQL inside ``json_build_object``)."""
+    return sa.cast(sa.case(values, value=tier), type_)
+
+
+def _candidates(books: ActiveBooks, tiers: dict[str, Playbook]) -> list[sa.ColumnElement[bool]]:
+    """Labels of ``tiers`` in the latest snapshot whose customer has no open follow-up and is
+    not in the tier's holdout."""
+    pk = labels.c.customer_pk
+    held = [
+        sa.and_(labels.c.label == tier, holdout_clause(pk, tier, book.holdout_share))
+        for tier, book in tiers.items()
+        if book.holdout_share
+    ]
+    return [
+        labels.c.snapshot_id == books.snapshot_id,
+        labels.c.dimension == books.dimension,
+        labels.c.label.in_(list(tiers)),
+        ~_has_open("follow_up", pk),
+        # the tier's holdout gets no proactive contact (evaluation measures the uplift)
+        *([~sa.or_(*held)] if held else []),
+    ]
+
+
+#: the customers who need a follow-up, gathered before any is inserted (see `generate`)
+_NEEDED = sa.Table(
+    "tw_follow_ups_needed",
+    sa.MetaData(),
+    sa.Column("customer_pk", sa.BigInteger(), primary_key=True),
+    sa.Column("tier", sa.String(64), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
 def generate(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = None) -> PlanResult:
     """Create the follow-ups that are missing: one per customer of a tier with a cadence.
 
-    Running it twice creates nothing new. Also hands open customer tasks to the customer's
-    current owner (an owner changed elsewhere, e.g. by ``assign_owner``).
+    Set-based in three statements for every tier at once. (1) The customers of a tier with a
+    cadence and no open follow-up are written to a temporary table first: an ``INSERT … SELECT``
+    that reads ``tasks`` while it writes it lets PostgreSQL re-scan the rows it is adding once
+    per customer (quadratic when the table looks empty to the planner, as it does right after
+    the first classification). (2) Their last contacts are one grouped read of their
+    interactions (none on a run after the first, when everyone has a follow-up already), joined
+    once — not a correlated subquery, which PostgreSQL runs again for every reference to it.
+    (3) The insert. Running it twice creates nothing new. Also hands open customer tasks to the
+    customer's current owner (an owner changed elsewhere).
     """
     books = books or active_playbooks(conn)
     if books is None:
         return PlanResult()
     now = naive_utc(now)
+    tiers = {t: b for t, b in books.books.tiers.items() if b.cadence_days is not None}
     created = 0
-    for tier, book in books.books.tiers.items():
-        if book.cadence_days is None:
-            continue
-        pk = labels.c.customer_pk
-        base = (
-            sa.select(
-                pk.label("pk"),
-                _owner(pk).label("owner"),
-                last_contact(pk).label("last"),
-            )
-            .where(
-                labels.c.snapshot_id == books.snapshot_id,
-                labels.c.dimension == books.dimension,
-                labels.c.label == tier,
-                ~_has_open("follow_up", pk),
-                # the tier's holdout gets no proactive contact (evaluation measures the uplift)
-                ~holdout_clause(pk, tier, book.holdout_share or 0.0),
-            )
-            .subquery("base")
-        )
-        never = base.c.last.is_(None)
-        select = sa.select(
-            base.c.pk,
-            base.c.owner,
-            sa.literal("follow_up"),
-            sa.literal("open"),
-            sa.case(
-                (never, sa.literal(now, tasks.c.due_at.type)),
-                else_=plus(conn, base.c.last, days=book.cadence_days),
-            ),
-            sa.literal(book.channel),
-            sa.literal(tier),
-            sa.literal(books.snapshot_id),
-            sa.case((never, "task.cadence.never"), else_="task.cadence"),
-            json_object(
-                conn,
-                tier=tier,
-                days=book.cadence_days,
-                channel=book.channel,
-                last=sa.func.coalesce(day_text(conn, base.c.last), "-"),
-            ),
-            _key(
-                "follow_up",
-                base.c.pk,
-                books.snapshot_id,
-                sa.func.coalesce(day_text(conn, base.c.last), "never"),
-            ),
-            _key("follow_up", base.c.pk),
-            sa.literal(now, tasks.c.created_at.type),
-        ).where(sa.true())
-        columns = [
-            "customer_pk", "user_id", "kind", "status", "due_at", "channel", "playbook_tier",
-            "snapshot_id", "reason_key", "reason_params", "dedupe_key", "open_key", "created_at",
-        ]  # fmt: skip
-        statement = insert_ignore(conn, tasks).from_select(columns, select)
-        created += inserted(conn, statement, key=tasks.c.id)
+    if tiers:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {_NEEDED.name}"))
+        _NEEDED.create(conn)
+        conn.execute(_NEEDED.insert().from_select(
+            ["customer_pk", "tier"],
+            sa.select(labels.c.customer_pk, labels.c.label).where(*_candidates(books, tiers)),
+        ))  # fmt: skip
+        created = _insert_follow_ups(conn, books=books, tiers=tiers, now=now)
+        _NEEDED.drop(conn)
     reassigned = _follow_owners(conn)
     return PlanResult(created=created, reassigned=reassigned)
 
 
+def _insert_follow_ups(
+    conn: sa.Connection, *, books: ActiveBooks, tiers: dict[str, Playbook], now: datetime
+) -> int:
+    need = _NEEDED
+    kind = interactions.c.kind
+    contacts = (
+        sa.select(interactions.c.customer_pk,
+                  sa.func.max(interactions.c.occurred_at).label("last"))
+        .where(interactions.c.customer_pk.in_(sa.select(need.c.customer_pk)),
+               sa.or_(kind.is_(None), kind.in_(CONTACT_KINDS)))
+        .group_by(interactions.c.customer_pk)
+        .subquery("contacts")
+    )  # fmt: skip
+    co = customer_owners
+    base = (
+        sa.select(need.c.customer_pk.label("pk"), need.c.tier, co.c.user_id.label("owner"),
+                  contacts.c.last)
+        .select_from(need.outerjoin(contacts, contacts.c.customer_pk == need.c.customer_pk)
+                     .outerjoin(co, co.c.customer_pk == need.c.customer_pk))
+        .subquery("base")
+    )  # fmt: skip
+    days = _by_tier(base.c.tier, {t: b.cadence_days for t, b in tiers.items()}, sa.Integer)
+    channel = _by_tier(base.c.tier, {t: b.channel for t, b in tiers.items()}, sa.String)
+    never = base.c.last.is_(None)
+    last_day = day_text(conn, base.c.last)
+    select = sa.select(
+        base.c.pk,
+        base.c.owner,
+        sa.literal("follow_up"),
+        sa.literal("open"),
+        sa.case(
+            (never, sa.literal(now, tasks.c.due_at.type)),
+            else_=plus(conn, base.c.last, days=days),
+        ),
+        channel,
+        base.c.tier,
+        sa.literal(books.snapshot_id),
+        sa.case((never, "task.cadence.never"), else_="task.cadence"),
+        json_object(conn, tier=base.c.tier, days=days, channel=channel,
+                    last=sa.func.coalesce(last_day, "-")),
+        _key("follow_up", base.c.pk, books.snapshot_id, sa.func.coalesce(last_day, "never")),
+        _key("follow_up", base.c.pk),
+        sa.literal(now, tasks.c.created_at.type),
+    ).where(sa.true())  # fmt: skip
+    columns = [
+        "customer_pk", "user_id", "kind", "status", "due_at", "channel", "playbook_tier",
+        "snapshot_id", "reason_key", "reason_params", "dedupe_key", "open_key", "created_at",
+    ]  # fmt: skip
+    return inserted(conn, insert_ignore(conn, tasks).from_select(columns, select), key=tasks.c.id)
+
+
 def _follow_owners(conn: sa.Connection) -> int:
+    """Open customer tasks go to the customer's owner (NULL: the pool), in one pass."""
     owner = _owner(tasks.c.customer_pk)
     result = conn.execute(
         tasks.update()
@@ -190,47 +243,47 @@ def replan(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = No
     A follow-up planned for another tier is re-dated (last contact + the new cadence) with
     the new channel, or cancelled when the new tier has no proactive contact (or no
     playbook). Owners get a notice per customer that changed tier in the latest snapshot.
+    Each is one statement for every tier, joined with the snapshot's labels.
     """
     books = books or active_playbooks(conn)
     if books is None:
         return PlanResult()
     now = naive_utc(now)
-    tier = tier_column(books, tasks.c.customer_pk)
-    replanned = cancelled = 0
-    stale = [
-        tasks.c.kind == "follow_up",
-        tasks.c.status.in_(OPEN),
+    stale = [tasks.c.kind == "follow_up", tasks.c.status.in_(OPEN)]
+    tiers = {t: b for t, b in books.books.tiers.items() if b.cadence_days is not None}
+    replanned = 0
+    here = [
+        labels.c.snapshot_id == books.snapshot_id,
+        labels.c.dimension == books.dimension,
+        labels.c.customer_pk == tasks.c.customer_pk,
     ]
-    for key, book in books.books.tiers.items():
-        moving = [*stale, tier == key, tasks.c.playbook_tier.is_distinct_from(key)]
-        if book.cadence_days is None:
-            continue
+    if tiers:
+        new = labels.c.label
+        days = _by_tier(new, {t: b.cadence_days for t, b in tiers.items()}, sa.Integer)
+        channel = _by_tier(new, {t: b.channel for t, b in tiers.items()}, sa.String)
         basis = sa.func.coalesce(last_contact(tasks.c.customer_pk), tasks.c.created_at)
         result = conn.execute(
             tasks.update()
-            .where(*moving)
+            .where(*stale, *here, new.in_(list(tiers)), tasks.c.playbook_tier.is_distinct_from(new))
             .values(
-                due_at=plus(conn, basis, days=book.cadence_days),
+                due_at=plus(conn, basis, days=days),
                 status="open",
                 snoozed_until=None,
-                channel=book.channel,
+                channel=channel,
                 reason_key="task.replanned",
                 reason_params=json_object(
-                    conn,
-                    old=sa.func.coalesce(tasks.c.playbook_tier, "-"),
-                    new=key,
-                    days=book.cadence_days,
-                    channel=book.channel,
+                    conn, old=sa.func.coalesce(tasks.c.playbook_tier, "-"), new=new, days=days,
+                    channel=channel,
                 ),
-                playbook_tier=key,
+                playbook_tier=new,
                 snapshot_id=books.snapshot_id,
             )
-        )
-        replanned += max(result.rowcount, 0)
-    proactive = [k for k, b in books.books.tiers.items() if b.cadence_days is not None]
+        )  # fmt: skip
+        replanned = max(result.rowcount, 0)
+    proactive = sa.exists().where(*here, labels.c.label.in_(list(tiers)))
     result = conn.execute(
         tasks.update()
-        .where(*stale, sa.or_(tier.is_(None), tier.not_in(proactive)))
+        .where(*stale, ~proactive)
         .values(status="cancelled", open_key=None, completed_at=now, completed_by=SYSTEM,
                 outcome="replanned")
     )  # fmt: skip
@@ -239,51 +292,56 @@ def replan(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = No
     return PlanResult(replanned=replanned, cancelled=cancelled, notices=notices)
 
 
+#: label changes that move a customer (a first classification is "new")
+MOVES: Final = ("upgrade", "downgrade", "change")
+
+
 def _tier_notices(conn: sa.Connection, *, books: ActiveBooks, now: datetime) -> int:
     """A notice to the owner of every customer whose tier changed in the latest snapshot."""
-    made = 0
     lc = label_changes
-    for key, book in books.books.tiers.items():
-        detail_key = "detail.playbook" if book.cadence_days is not None else "detail.no_contact"
-        owner = _owner(lc.c.customer_pk)
-        select = sa.select(
-            lc.c.customer_pk,
-            owner,
-            sa.literal("notice"),
-            sa.literal("open"),
-            sa.literal(now, tasks.c.due_at.type),
-            sa.literal(book.channel),
-            sa.literal(key),
-            sa.literal(books.snapshot_id),
-            sa.literal("task.tier_changed"),
-            json_object(
-                conn,
-                customer=sa.func.coalesce(customers.c.name, customers.c.customer_id),
-                old=sa.func.coalesce(lc.c.old_label, "-"),
-                new=key,
-                detail_key=detail_key,
-                service=book.service_level,
-                days=book.cadence_days or 0,
-                channel=book.channel,
-                sla=book.complaint_sla_hours,
-            ),
-            _key("notice", "tier", books.snapshot_id, lc.c.customer_pk),
-            sa.literal(now, tasks.c.created_at.type),
-        ).where(
-            lc.c.snapshot_id == books.snapshot_id,
-            lc.c.dimension == books.dimension,
-            lc.c.new_label == key,
-            lc.c.kind != "new",
-            customers.c.id == lc.c.customer_pk,
-            owner.is_not(None),
-        )
-        columns = [
-            "customer_pk", "user_id", "kind", "status", "due_at", "channel", "playbook_tier",
-            "snapshot_id", "reason_key", "reason_params", "dedupe_key", "created_at",
-        ]  # fmt: skip
-        statement = insert_ignore(conn, tasks).from_select(columns, select)
-        made += inserted(conn, statement, key=tasks.c.id)
-    return made
+    tiers = books.books.tiers
+    new = lc.c.new_label
+    owner = _owner(lc.c.customer_pk)
+    detail = {t: "detail.playbook" if b.cadence_days is not None else "detail.no_contact"
+              for t, b in tiers.items()}  # fmt: skip
+    channel = _by_tier(new, {t: b.channel for t, b in tiers.items()}, sa.String)
+    select = sa.select(
+        lc.c.customer_pk,
+        owner,
+        sa.literal("notice"),
+        sa.literal("open"),
+        sa.literal(now, tasks.c.due_at.type),
+        channel,
+        new,
+        sa.literal(books.snapshot_id),
+        sa.literal("task.tier_changed"),
+        json_object(
+            conn,
+            customer=sa.func.coalesce(customers.c.name, customers.c.customer_id),
+            old=sa.func.coalesce(lc.c.old_label, "-"),
+            new=new,
+            detail_key=_by_tier(new, detail, sa.String),
+            service=_by_tier(new, {t: b.service_level for t, b in tiers.items()}, sa.String),
+            days=_by_tier(new, {t: b.cadence_days or 0 for t, b in tiers.items()}, sa.Integer),
+            channel=channel,
+            sla=_by_tier(new, {t: b.complaint_sla_hours for t, b in tiers.items()}, sa.Integer),
+        ),
+        _key("notice", "tier", books.snapshot_id, lc.c.customer_pk),
+        sa.literal(now, tasks.c.created_at.type),
+    ).where(
+        lc.c.snapshot_id == books.snapshot_id,
+        lc.c.kind.in_(MOVES),  # the (snapshot_id, kind) index, without the many "new" rows
+        lc.c.dimension == books.dimension,
+        new.in_(list(tiers)),
+        customers.c.id == lc.c.customer_pk,
+        owner.is_not(None),
+    )
+    columns = [
+        "customer_pk", "user_id", "kind", "status", "due_at", "channel", "playbook_tier",
+        "snapshot_id", "reason_key", "reason_params", "dedupe_key", "created_at",
+    ]  # fmt: skip
+    statement = insert_ignore(conn, tasks).from_select(columns, select)
+    return inserted(conn, statement, key=tasks.c.id)
 
 
 def plan(conn: sa.Connection, *, now: datetime) -> PlanResult:
@@ -291,8 +349,12 @@ def plan(conn: sa.Connection, *, now: datetime) -> PlanResult:
     books = active_playbooks(conn)
     if books is None:
         return PlanResult()
-    first = replan(conn, now=now, books=books)
-    second = generate(conn, now=now, books=books)
+    # a sweep over every open task and customer: on SQLite the import's larger page cache
+    # keeps the label and owner indexes in memory (1M customers: their probes missed the
+    # default 2 MB cache and read the OS cache page by page)
+    with bulk_session(conn):
+        first = replan(conn, now=now, books=books)
+        second = generate(conn, now=now, books=books)
     return PlanResult(
         created=second.created,
         replanned=first.replanned,
@@ -521,6 +583,7 @@ def skip_task(
 
 
 __all__ = [
+    "MOVES",
     "OPEN",
     "PlanResult",
     "complete_task",

@@ -19,7 +19,9 @@ themselves could not be opened from here), and against each other:
   (open.feishu.cn/document/client-docs/bot-v3/add-custom-bot).
 
 `deliver` makes exactly one attempt and never raises for a bad receiver; the caller keeps the
-`Attempt` in its delivery log and asks `RetryPolicy` when to try again.
+`Attempt` in its delivery log and asks `RetryPolicy` when to try again. A receiver that answers
+429 or 503 with ``Retry-After`` (seconds or an HTTP date, RFC 9110 §10.2.3) is not tried again
+before then (up to `RetryPolicy.max_retry_after_seconds`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -127,6 +130,8 @@ class Attempt:
     response_excerpt: str = ""
     retryable: bool = False
     attempted_at: datetime | None = None
+    #: seconds the receiver asked us to wait (``Retry-After`` of a 429 or 503), if it did
+    retry_after_seconds: float | None = None
 
 
 def _utc(moment: datetime) -> datetime:
@@ -202,8 +207,17 @@ def _lines(event: Event, lang: Lang) -> list[tuple[str, str]]:
         ("说明" if zh else "Summary", event.summary(lang)),
         ("时间" if zh else "When", when),
     ]
-    rows += [(str(k), str(v)) for k, v in sorted(event.details.items())]
+    rows += [(str(k), _said(v, lang)) for k, v in sorted(event.details.items())]
     return rows
+
+
+def _said(value: Any, lang: Lang) -> str:
+    """A detail as a chat line: ``{"zh": …, "en": …}`` in ``lang``, lists joined."""
+    if isinstance(value, Mapping) and value and set(value) <= {"zh", "en"}:
+        value = value.get(lang, value.get("zh"))
+    if isinstance(value, list | tuple):
+        return ("；" if lang == "zh" else "; ").join(str(v) for v in value)
+    return str(value)
 
 
 def _markdown(event: Event, lang: Lang, heading: str) -> str:
@@ -296,7 +310,7 @@ def _host(url: str) -> str:
 
 def _failed(
     started: float, at: datetime, en: str, zh: str, *, status: int | None = None,
-    excerpt: str = "", retryable: bool = True,
+    excerpt: str = "", retryable: bool = True, retry_after: float | None = None,
 ) -> Attempt:  # fmt: skip
     return Attempt(
         ok=False,
@@ -307,7 +321,35 @@ def _failed(
         response_excerpt=excerpt,
         retryable=retryable,
         attempted_at=at,
+        retry_after_seconds=retry_after,
     )
+
+
+#: answers whose ``Retry-After`` is honoured: too many requests, and unavailable for now
+RETRY_AFTER_STATUSES = (429, 503)
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date (RFC 9110
+    §10.2.3); None when absent or unreadable. A date in the past means "now" (0).
+
+    >>> retry_after("120", datetime(2026, 12, 2, tzinfo=UTC))
+    120.0
+    >>> retry_after("Wed, 02 Dec 2026 00:05:00 GMT", datetime(2026, 12, 2, tzinfo=UTC))
+    300.0
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(int(text))
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # "-0000": UTC by RFC 5322
+        moment = moment.replace(tzinfo=UTC)
+    return max((moment - _utc(now)).total_seconds(), 0.0)
 
 
 def deliver(
@@ -384,10 +426,18 @@ def deliver(
     excerpt = text[:_EXCERPT_CHARS]
     status = response.status_code
     if not 200 <= status < 300:
+        wait = (
+            retry_after(response.headers.get("Retry-After"), at)
+            if status in RETRY_AFTER_STATUSES
+            else None
+        )
+        asked = "" if wait is None else f" (Retry-After {wait:g} s)"
+        asked_zh = "" if wait is None else f"（要求 {wait:g} 秒后重试）"
         return _failed(
             started, at,
-            f"{host} answered HTTP {status}.", f"{host} 返回 HTTP {status}。",
+            f"{host} answered HTTP {status}{asked}.", f"{host} 返回 HTTP {status}{asked_zh}。",
             status=status, excerpt=excerpt, retryable=status >= 500 or status in (408, 429),
+            retry_after=wait,
         )  # fmt: skip
     if endpoint.format != "json":
         code, message = _bot_code(endpoint.format, text)
@@ -428,6 +478,8 @@ class RetryPolicy:
     ``max_seconds``), spread by ±``jitter`` so that receivers that fail together are not retried
     together; the spread comes from a hash of ``key``, so one event always gets the same
     timetable. The defaults try 6 times over ≈ 2.9 h (30 s, 2 min, 8 min, 32 min, 2 h 8 min).
+    A receiver's ``Retry-After`` postpones the next attempt to then at the earliest, but never
+    more than ``max_retry_after_seconds`` (a receiver cannot park an event for a week).
 
     >>> RetryPolicy(jitter=0).next_attempt_at(1, datetime(2026, 12, 2, tzinfo=UTC), "ev-1")
     datetime.datetime(2026, 12, 2, 0, 0, 30, tzinfo=datetime.timezone.utc)
@@ -438,6 +490,7 @@ class RetryPolicy:
     factor: float = 4.0
     max_seconds: float = 6 * 3600.0
     jitter: float = 0.1
+    max_retry_after_seconds: float = 6 * 3600.0
 
     def delay_seconds(self, attempt_no: int, key: str) -> float:
         """Seconds to wait after attempt ``attempt_no`` (1-based) failed."""
@@ -447,11 +500,22 @@ class RetryPolicy:
         spread = 1 + self.jitter * (2 * unit - 1)
         return min(raw * spread, self.max_seconds)
 
-    def next_attempt_at(self, attempt_no: int, now: datetime, key: str) -> datetime | None:
-        """When to try again after attempt ``attempt_no`` failed, or None: give up."""
+    def next_attempt_at(
+        self, attempt_no: int, now: datetime, key: str, *, retry_after: float | None = None
+    ) -> datetime | None:
+        """When to try again after attempt ``attempt_no`` failed, or None: give up. With the
+        receiver's ``retry_after`` (seconds), not before it (capped).
+
+        >>> RetryPolicy(jitter=0).next_attempt_at(1, datetime(2026, 12, 2, tzinfo=UTC), "ev-1",
+        ...                                       retry_after=120).time()
+        datetime.time(0, 2)
+        """
         if attempt_no >= self.max_attempts:
             return None
-        return _utc(now) + timedelta(seconds=self.delay_seconds(attempt_no, key))
+        wait = self.delay_seconds(attempt_no, key)
+        if retry_after is not None:
+            wait = max(wait, min(max(retry_after, 0.0), self.max_retry_after_seconds))
+        return _utc(now) + timedelta(seconds=wait)
 
 
 __all__ = [
@@ -467,6 +531,7 @@ __all__ = [
     "dingtalk_sign",
     "feishu_sign",
     "render",
+    "retry_after",
     "sign_json",
     "verify_signature",
 ]

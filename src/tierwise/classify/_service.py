@@ -117,7 +117,7 @@ def _classify(
     # the new snapshot becomes work: tasks re-planned, churn warnings, SLAs, webhook events
     from tierwise.act import after_snapshot
 
-    after_snapshot(store, now=utcnow())
+    after_snapshot(store, now=utcnow(), data_dir=settings.data_dir)
     result.timings["total"] = round(time.monotonic() - started, 4)
     return {
         "snapshot_id": snapshot_id,

@@ -188,6 +188,8 @@ def simulate_orders(ctx: Ctx, lat: Latent, chunk: int, seq0: int) -> OrderSim:
     fx = np.where(usd, USD_CNY, 1.0)
     unit = np.round(cat.price[sku] * discount[lo] / fx, 2)
     amount = np.round(unit * qty, 2)
+    # the amount given off the list price (what an export's 优惠金额 column holds)
+    given = np.maximum(np.round((np.round(cat.price[sku] / fx, 2) - unit) * qty, 2), 0.0)
     cost = np.round(cat.cost[sku] * qty / fx, 2)
     value = np.bincount(lo, weights=amount * fx, minlength=n_orders).astype(np.float64)
     lt = ot[lo]
@@ -208,6 +210,7 @@ def simulate_orders(ctx: Ctx, lat: Latent, chunk: int, seq0: int) -> OrderSim:
     all_unit = with_returns(unit, unit[ret])
     all_amount = with_returns(amount, -amount[ret])
     all_cost = with_returns(cost, -cost[ret])
+    all_given = with_returns(given, -given[ret])
     all_status = with_returns(line_status, np.full(ret.shape[0], REFUNDED))
     all_line = with_returns(line_no, np.ones(ret.shape[0], dtype=np.int64))
     all_usd = with_returns(usd, usd[ret])
@@ -246,6 +249,7 @@ def simulate_orders(ctx: Ctx, lat: Latent, chunk: int, seq0: int) -> OrderSim:
             "unit_price": all_unit[row],
             "amount": all_amount[row],
             "cost": all_cost[row],
+            "discount": all_given[row],
             "currency": pick(("CNY", "USD"), all_usd[row].astype(np.int64)),
             "channel": pick(V.CHANNELS, channel[all_lo[row]]),
             "status": pick(_STATUS, all_status[row]),

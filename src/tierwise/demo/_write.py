@@ -82,6 +82,7 @@ HEADERS: dict[Kind, dict[str, str]] = {
         "unit_price": "Unit Price",
         "amount": "Amount",
         "cost": "Cost",
+        "discount": "Discount",
         "currency": "Currency",
         "channel": "Channel",
         "status": "Status",

@@ -12,8 +12,8 @@ import ibis
 import pyarrow as pa
 
 from tierwise.engine._copy import AnalyticCopy, SyncReport
-from tierwise.engine._rollup import DERIVED
-from tierwise.engine._schema import ANALYTIC, columns
+from tierwise.engine._rollup import _IBIS, DERIVED
+from tierwise.engine._schema import ANALYTIC, OPTIONAL, columns
 from tierwise.errors import ConfigError
 from tierwise.features._orders import order_days
 
@@ -168,9 +168,13 @@ def spark_from_parquet(folder: Path) -> Analytics:
             raise ConfigError(
                 f"Spark tables: {path} is missing (one Parquet per table: {', '.join(ANALYTIC)})."
             )
-        tables[table] = backend.read_parquet(str(path), table_name=f"tw_{table}").select(
-            *columns(table)
-        )
+        raw = backend.read_parquet(str(path), table_name=f"tw_{table}")
+        absent = {
+            c: t for c, t in ANALYTIC[table] if c not in raw.columns and (table, c) in OPTIONAL
+        }
+        if absent:  # written before the column existed
+            raw = raw.mutate(**{c: ibis.null().cast(_IBIS[t]) for c, t in absent.items()})
+        tables[table] = raw.select(*columns(table))
     return Analytics("spark", backend, tables)
 
 

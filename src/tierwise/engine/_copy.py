@@ -4,7 +4,8 @@ Reading ten million rows out of SQLite costs more than the whole classification,
 default reads them once into ``DATA_DIR/analytics.duckdb`` and afterwards only the rows whose
 ``updated_at`` moved since the last sync (upserted by store ``id``). A count check after each
 table catches deletions and rows committed late; any mismatch is repaired by comparing ids, and
-``rebuild`` starts over from the store at any time.
+``rebuild`` starts over from the store at any time; a table whose columns are not the analytic
+schema's (a column added by a newer version) is copied afresh by the next sync.
 
 Rows committed by a writer that took its timestamp before our last sync but committed after it
 would fall behind the watermark. Imports are the long writers and each is a running job, so the
@@ -195,7 +196,7 @@ class AnalyticCopy:
                     "SELECT watermark, store_url, in_flight, synced_at FROM _sync WHERE tbl = ?",
                     [table],
                 ).fetchone()
-                fresh = rebuild or state is None or state[1] != url or not self._has(db, table)
+                fresh = rebuild or state is None or state[1] != url or not self._current(db, table)
                 count, top = self._store_state(table)
                 db.execute("BEGIN")
                 if fresh:
@@ -255,11 +256,15 @@ class AnalyticCopy:
             value = datetime.fromisoformat(value)
         return value if isinstance(value, datetime) else None
 
-    def _has(self, db: duckdb.DuckDBPyConnection, table: str) -> bool:
+    def _current(self, db: duckdb.DuckDBPyConnection, table: str) -> bool:
+        """The copy holds ``table`` with this version's columns: a column added to the analytic
+        schema (orders' ``discount``) makes the next sync copy that table afresh."""
         found = db.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-        ).fetchone()
-        return bool(found and found[0])
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return tuple(r[0] for r in found) == tuple(c for c, _ in ANALYTIC[table])
 
     def _reconcile(self, db: duckdb.DuckDBPyConnection, table: str, store_count: int) -> int:
         """Repair the copy if its row count disagrees with the store; return rows deleted."""

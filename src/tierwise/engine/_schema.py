@@ -39,6 +39,7 @@ ANALYTIC: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("ordered_at", "TIMESTAMP"),
         ("amount", "DOUBLE"),
         ("gross_profit", "DOUBLE"),
+        ("discount", "DOUBLE"),
         ("quantity", "DOUBLE"),
         ("product_id", "VARCHAR"),
         ("category", "VARCHAR"),
@@ -85,6 +86,9 @@ ANALYTIC: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     ),
 }
 
+#: columns that Parquet files written before they existed may lack (read as NULL there)
+OPTIONAL: Final[frozenset[tuple[str, str]]] = frozenset({("orders", "discount")})
+
 #: store column that feeds an analytic column, where the names differ
 STORE_SOURCE: Final[dict[tuple[str, str], str]] = {("customers", "customer_pk"): "id"}
 
@@ -93,4 +97,4 @@ def columns(table: str) -> tuple[str, ...]:
     return tuple(name for name, _ in ANALYTIC[table])
 
 
-__all__ = ["ANALYTIC", "STORE_SOURCE", "columns"]
+__all__ = ["ANALYTIC", "OPTIONAL", "STORE_SOURCE", "columns"]

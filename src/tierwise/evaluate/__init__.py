@@ -8,9 +8,17 @@ for arrays) is the one holdout assignment: act/ skips the customers it returns T
 from __future__ import annotations
 
 from tierwise.evaluate._backtest import Backtest, backtest, calibration_error, compare, outcomes
+from tierwise.evaluate._backtest_jobs import (
+    backtest_job,
+    queue_backtest,
+    queued_backtests,
+    recent_backtests,
+    run_backtest_job,
+    run_queued_backtests,
+)
 from tierwise.evaluate._before_after import before_after, confidence_words, two_proportions
 from tierwise.evaluate._cost import COSTS, HOURLY_RATE, cost_to_serve
-from tierwise.evaluate._drift import Thresholds, drift, psi
+from tierwise.evaluate._drift import Thresholds, churn_calibration, drift, psi
 from tierwise.evaluate._holdout import (
     holdout,
     holdout_clause,
@@ -23,6 +31,7 @@ from tierwise.evaluate._metrics import pareto, performance, tier_metrics
 from tierwise.evaluate._migration import NEW, flow, migration, migration_customers
 from tierwise.evaluate._report import render_report, write_report
 from tierwise.evaluate._service import (
+    SECTIONS,
     backtest_store,
     before_after_store,
     cell_customers,
@@ -30,20 +39,24 @@ from tierwise.evaluate._service import (
     evaluation_view,
     migration_store,
     report_data,
+    scheme_versions,
 )
 
 __all__ = [
     "COSTS",
     "HOURLY_RATE",
     "NEW",
+    "SECTIONS",
     "Backtest",
     "Thresholds",
     "backtest",
+    "backtest_job",
     "backtest_store",
     "before_after",
     "before_after_store",
     "calibration_error",
     "cell_customers",
+    "churn_calibration",
     "compare",
     "confidence_words",
     "cost_to_serve",
@@ -64,8 +77,14 @@ __all__ = [
     "pareto",
     "performance",
     "psi",
+    "queue_backtest",
+    "queued_backtests",
+    "recent_backtests",
     "render_report",
     "report_data",
+    "run_backtest_job",
+    "run_queued_backtests",
+    "scheme_versions",
     "tier_metrics",
     "two_proportions",
     "write_report",

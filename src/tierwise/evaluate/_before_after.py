@@ -140,7 +140,7 @@ def before_after(
     def rate(x: int, n: int) -> float | None:
         return None if n == 0 else x / n
 
-    return {
+    out = {
         "dimension": dimension,
         "before": before,
         "after": after,
@@ -157,6 +157,37 @@ def before_after(
             "confidence": confidence_words(p_com),
         },
     }
+    out["summary"] = summary_words(out)
+    return out
 
 
-__all__ = ["before_after", "confidence_words", "two_proportions"]
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def summary_words(data: dict[str, Any]) -> dict[str, str]:
+    """A ``before_after`` result in one sentence per language: versions, periods, the two
+    rates and how sure the difference is."""
+    b, a = data["before"], data["after"]
+    ret, com = data["retention"], data["complaint_rate"]
+
+    def period(side: dict[str, Any]) -> str:
+        start, end = side["period"]
+        return f"{start or '…'} – {end}"
+
+    zh = (
+        f"方案版本 {b['scheme_version']} → {a['scheme_version']}"
+        f"（变更前：快照 {b['snapshot_id']}，{period(b)}；变更后：快照 {a['snapshot_id']}，{period(a)}）："
+        f"留存率 {_pct(ret['before'])} → {_pct(ret['after'])}，{ret['confidence']['zh']}；"
+        f"投诉率 {_pct(com['before'])} → {_pct(com['after'])}，{com['confidence']['zh']}。"
+    )
+    en = (
+        f"Scheme version {b['scheme_version']} → {a['scheme_version']} (before: snapshot "
+        f"{b['snapshot_id']}, {period(b)}; after: snapshot {a['snapshot_id']}, {period(a)}): "
+        f"retention {_pct(ret['before'])} → {_pct(ret['after'])}, {ret['confidence']['en']}; "
+        f"complaint rate {_pct(com['before'])} → {_pct(com['after'])}, {com['confidence']['en']}."
+    )
+    return {"zh": zh, "en": en}
+
+
+__all__ = ["before_after", "confidence_words", "summary_words", "two_proportions"]

@@ -68,7 +68,7 @@ def cost_to_serve(
     o = analytics.tables["orders"]
     o = o.filter(o.ordered_at >= start, o.ordered_at < end, is_paid(o))
     sums: dict[str, Any] = {"gross_profit": o.gross_profit.fill_null(0.0).sum().cast("float64")}
-    if "discount" in o.columns:  # not in the canonical schema: only when a source carries it
+    if "discount" in o.columns:  # orders.discount (optional: NULL when a file has none)
         sums["discounts"] = o.discount.fill_null(0.0).sum().cast("float64")
     money = o.group_by("customer_pk").aggregate(**sums)
     price = pl.DataFrame(

@@ -1,8 +1,11 @@
 """The evaluation report: one self-contained HTML file (ECharts inlined, no network) and the
 same numbers as JSON.
 
-The numbers are computed once (``report_data``) and embedded as JSON; the charts are drawn in
-the browser from them, the tables are written here, so the file reads without JavaScript too.
+The numbers are computed once (``report_data``: the sections of the evaluation page) and the
+charts are drawn in the browser by the web app's own chart builders
+(``web/static/evaluation.js``, inlined with ECharts): each chart is an element carrying its
+data, exactly as on the page. The tables are written here, so the file reads without
+JavaScript too.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-_VENDOR: Final = Path(__file__).resolve().parent.parent / "web" / "static" / "vendor"
+_STATIC: Final = Path(__file__).resolve().parent.parent / "web" / "static"
+_VENDOR: Final = _STATIC / "vendor"
 
 _WORDS: Final[dict[str, tuple[str, str]]] = {
     "title": ("客户分层评估报告", "Tiering evaluation report"),
@@ -33,11 +37,20 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "回测：预期购买次数校准（按十分位）",
         "Backtest: expected-purchase calibration (by decile)",
     ),
+    "clv_calibration": (
+        "回测：CLV 校准（按十分位，实际为观察期收入）",
+        "Backtest: CLV calibration (by decile; actual: revenue in the horizon)",
+    ),
     "churn": ("回测：流失风险校准", "Backtest: churn-risk calibration"),
     "cost": ("服务成本与毛利", "Cost to serve against gross profit"),
     "holdout": ("对照组：受干预与对照客户", "Holdout: treated against held-out customers"),
     "drift": ("漂移预警", "Drift warnings"),
+    "drift_churn": (
+        "流失风险校准：上期预测与两次快照间的实际",
+        "Churn-risk calibration: last snapshot's prediction against what happened since",
+    ),
     "no_drift": ("无超过阈值的漂移。", "No drift beyond the thresholds."),
+    "before_after": ("方案变更前后", "Before and after the last scheme change"),
     "tier": ("层级", "tier"),
     "customers": ("客户数", "customers"),
     "customer_share": ("客户占比", "customer share"),
@@ -49,10 +62,19 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "complaint_rate": ("投诉率", "complaint rate"),
     "satisfaction": ("满意度", "satisfaction"),
     "avg_clv": ("平均 CLV", "average CLV"),
+    "interactions": ("互动次数", "interactions"),
+    "visits": ("拜访", "visits"),
+    "service_hours": ("服务小时", "service hours"),
+    "discounts": ("优惠金额", "discounts"),
     "cost_col": ("服务成本", "cost"),
     "gross_profit": ("毛利", "gross profit"),
+    "margin": ("扣除服务成本后的毛利", "margin after service"),
+    "treated": ("受干预", "treated"),
+    "held_out": ("对照", "holdout"),
+    "revenue_uplift": ("人均收入提升", "revenue uplift"),
     "predicted": ("预测", "predicted"),
     "actual": ("实际", "actual"),
+    "predicted_spend": ("预测消费（未折现）", "predicted spend (undiscounted)"),
     "from_to": ("行：上期层级；列：本期层级", "rows: earlier tier; columns: later tier"),
     "new": ("新客户", "New customers"),
     "offline": (
@@ -60,78 +82,6 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "This report opens offline; the charts are drawn by the ECharts embedded in it.",
     ),
 }
-
-_SCRIPT: Final = r"""
-(function () {
-  var D = JSON.parse(document.getElementById("report-data").textContent);
-  var L = D.lang, done = 0;
-  function t(k) { var x = D.labels[k]; return x ? x[L] : (k === "__new__" ? D.words.new : String(k)); }
-  function draw(id, option) {
-    var el = document.getElementById(id);
-    if (!el) return;
-    var c = echarts.init(el, null, { renderer: "canvas" });
-    option.animation = false;
-    c.setOption(option);
-    done += 1;
-  }
-  var perf = D.performance || [];
-  var tiers = Object.keys(D.labels);
-  var x = perf.map(function (p) { return p.as_of; });
-  function series(field) {
-    return tiers.map(function (k) {
-      return { name: t(k), type: field === "customers" ? "bar" : "line", stack: field === "customers" ? "n" : undefined,
-        data: perf.map(function (p) { var r = p.tiers.filter(function (q) { return q.tier === k; })[0]; return r ? r[field] : null; }) };
-    });
-  }
-  if (perf.length) {
-    draw("chart-over-time", { tooltip: {}, legend: {}, xAxis: { type: "category", data: x }, yAxis: { type: "value" }, series: series("customers") });
-    draw("chart-revenue-share", { tooltip: {}, legend: {}, xAxis: { type: "category", data: x }, yAxis: { type: "value", max: 1 }, series: series("revenue_share") });
-    var last = perf[perf.length - 1];
-    if (last.pareto && last.pareto.length) {
-      draw("chart-pareto", { tooltip: {}, xAxis: { type: "value", max: 1 }, yAxis: { type: "value", max: 1 },
-        series: [{ type: "line", data: [[0, 0]].concat(last.pareto.map(function (p) { return [p.top_share, p.value_share]; })) }] });
-    }
-  }
-  var m = D.migration;
-  if (m) {
-    var cells = [], top = 1;
-    m.matrix.forEach(function (row, i) { row.forEach(function (n, j) { cells.push([j, i, n]); if (n > top) top = n; }); });
-    draw("chart-migration", { tooltip: {}, grid: { left: 120 },
-      xAxis: { type: "category", data: m.labels.map(t) }, yAxis: { type: "category", data: m.from_labels.map(t), inverse: true },
-      visualMap: { min: 0, max: top, calculable: true, orient: "horizontal", left: "center", bottom: 0 },
-      series: [{ type: "heatmap", data: cells, label: { show: true } }] });
-  }
-  var fl = D.flow || [];
-  if (fl.length) {
-    var names = {};
-    fl.forEach(function (l) { names[l.source] = 1; names[l.target] = 1; });
-    function nodeName(n) { var i = n.indexOf(":"); return "#" + n.slice(0, i) + " " + t(n.slice(i + 1)); }
-    draw("chart-flow", { tooltip: {}, series: [{ type: "sankey", emphasis: { focus: "adjacency" },
-      data: Object.keys(names).map(function (n) { return { name: nodeName(n) }; }),
-      links: fl.filter(function (l) { return l.value > 0; }).map(function (l) { return { source: nodeName(l.source), target: nodeName(l.target), value: l.value }; }) }] });
-  }
-  var b = D.backtest;
-  if (b) {
-    draw("chart-backtest", { tooltip: {}, xAxis: { type: "category", data: b.tiers.map(function (r) { return t(r.tier); }) }, yAxis: { type: "value" },
-      series: [{ type: "bar", data: b.tiers.map(function (r) { return r.revenue_per_customer; }) }] });
-    var pc = b.purchase_calibration || [];
-    draw("chart-calibration", { tooltip: {}, legend: {}, xAxis: { type: "category", data: pc.map(function (r) { return r.decile; }) }, yAxis: { type: "value" },
-      series: [{ name: D.words.predicted, type: "line", data: pc.map(function (r) { return r.predicted; }) },
-               { name: D.words.actual, type: "line", data: pc.map(function (r) { return r.actual; }) }] });
-    var ch = b.churn_calibration || [];
-    draw("chart-churn", { tooltip: {}, legend: {}, xAxis: { type: "category", data: ch.map(function (r) { return r.risk; }) }, yAxis: { type: "value", max: 1 },
-      series: [{ name: D.words.predicted, type: "bar", data: ch.map(function (r) { return r.predicted_inactive; }) },
-               { name: D.words.actual, type: "bar", data: ch.map(function (r) { return r.observed_inactive; }) }] });
-  }
-  var cost = D.cost || [];
-  if (cost.length) {
-    draw("chart-cost", { tooltip: {}, legend: {}, xAxis: { type: "category", data: cost.map(function (r) { return t(r.tier); }) }, yAxis: { type: "value" },
-      series: [{ name: D.words.cost_col, type: "bar", data: cost.map(function (r) { return r.cost; }) },
-               { name: D.words.gross_profit, type: "bar", data: cost.map(function (r) { return r.gross_profit; }) }] });
-  }
-  window.__tierwiseCharts = done;
-})();
-"""
 
 _STYLE: Final = """
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2rem;color:#222}
@@ -164,16 +114,62 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]], labe
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _chart(chart_id: str, kind: str, spec: dict[str, Any]) -> str:
+    """A chart element as the page has it: the builder's name and its data (escaped)."""
+    blob = json.dumps({"type": kind, "spec": spec}, ensure_ascii=False, default=str)
+    return f'<div id="{chart_id}" class="chart" data-eval="{html.escape(blob)}"></div>'
+
+
+def _pair_flow(m: dict[str, Any], snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+    """A migration matrix as the links of the flow chart (one pair of snapshots)."""
+    a, b = m["from_snapshot"], m["to_snapshot"]
+    links = [
+        {"source": f"{a}:{x}", "target": f"{b}:{y}", "value": n}
+        for x, row in zip(m["from_labels"], m["matrix"], strict=True)
+        for y, n in zip(m["labels"], row, strict=True)
+        if n
+    ]
+    picked = [s for s in snapshots if s["id"] in (a, b)]
+    return {"snapshots": picked, "links": links}
+
+
+def _matrix(m: dict[str, Any], label: Any) -> str:
+    head = "".join(f"<th>{label(c)}</th>" for c in m["labels"])
+    rows = "".join(
+        f"<tr><td>{label(x)}</td>" + "".join(f"<td>{n:,}</td>" for n in row) + "</tr>"
+        for x, row in zip(m["from_labels"], m["matrix"], strict=True)
+    )
+    return f"<table><thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _backtest_parts(bt: dict[str, Any], w: dict[str, str]) -> list[str]:
+    period = " – ".join(bt.get("outcome_period", []))
+    runs = [{"name": bt.get("scheme", ""), "tiers": bt.get("tiers", [])}]
+    return [
+        f"<h2>{w['backtest']}</h2>", f"<p>{html.escape(period)}</p>",
+        _chart("chart-backtest", "backtest", {"runs": runs}),
+        f"<h2>{w['calibration']}</h2>",
+        _chart("chart-calibration", "calibration", {"rows": bt.get("purchase_calibration") or []}),
+        f"<h2>{w['churn']}</h2>",
+        _chart("chart-churn", "churn",
+               {"rows": bt.get("churn_calibration") or [], "key": "risk", "risk": True}),
+        f"<h2>{w['clv_calibration']}</h2>",
+        _chart("chart-clv", "calibration",
+               {"rows": bt.get("clv_calibration") or [], "spend": True}),
+    ]  # fmt: skip
+
+
 def render_report(data: dict[str, Any], *, lang: str = "en") -> str:
     """The report as one HTML document (scripts and data inline: opens offline)."""
     i = 0 if lang == "zh" else 1
     w = {k: v[i] for k, v in _WORDS.items()}
     labels: dict[str, dict[str, str]] = data.get("labels") or {}
+    texts = {k: v.get(lang, k) for k, v in labels.items()}
 
     def label(key: Any) -> str:
         if key == "__new__":
             return html.escape(w["new"])
-        return html.escape(labels.get(str(key), {}).get(lang, str(key)))
+        return html.escape(texts.get(str(key), str(key)))
 
     parts = [f"<h1>{w['title']}</h1>"]
     snap = data.get("snapshot") or {}
@@ -182,7 +178,8 @@ def render_report(data: dict[str, Any], *, lang: str = "en") -> str:
     )
     perf = data.get("performance") or []
     if perf:
-        parts += [f"<h2>{w['over_time']}</h2>", '<div id="chart-over-time" class="chart"></div>']
+        parts += [f"<h2>{w['over_time']}</h2>",
+                  _chart("chart-over-time", "over_time", {"perf": perf, "field": "customers", "kind": "bar"})]  # fmt: skip
         cols = [("tier", w["tier"], ""), ("customers", w["customers"], ""),
                 ("customer_share", w["customer_share"], "pct"), ("revenue_share", w["revenue_share_col"], "pct"),
                 ("gross_profit_share", w["gross_profit_share"], "pct"), ("growth", w["growth"], "pct"),
@@ -190,31 +187,39 @@ def render_report(data: dict[str, Any], *, lang: str = "en") -> str:
                 ("complaint_rate", w["complaint_rate"], "pct"), ("satisfaction", w["satisfaction"], ""),
                 ("avg_clv", w["avg_clv"], "")]  # fmt: skip
         parts.append(_table(perf[-1]["tiers"], cols, label))
-        parts += [
-            f"<h2>{w['revenue_share']}</h2>",
-            '<div id="chart-revenue-share" class="chart"></div>',
-        ]
-        parts += [f"<h2>{w['pareto']}</h2>", '<div id="chart-pareto" class="chart"></div>']
-    if data.get("migration"):
+        parts += [f"<h2>{w['revenue_share']}</h2>",
+                  _chart("chart-revenue-share", "over_time",
+                         {"perf": perf, "field": "revenue_share", "kind": "line", "share": True})]  # fmt: skip
+        if perf[-1].get("pareto"):
+            parts += [f"<h2>{w['pareto']}</h2>",
+                      _chart("chart-pareto", "pareto", {"points": perf[-1]["pareto"]})]  # fmt: skip
+    m = data.get("migration")
+    if m:
         parts += [f"<h2>{w['migration']}</h2>", f"<p>{w['from_to']}</p>",
-                  '<div id="chart-migration" class="chart"></div>',
-                  f"<h2>{w['flow']}</h2>", '<div id="chart-flow" class="chart"></div>']  # fmt: skip
+                  _chart("chart-migration", "flow", _pair_flow(m, data.get("snapshots") or [])),
+                  _matrix(m, label)]  # fmt: skip
+    fl = data.get("flow") or {}
+    if fl.get("links"):
+        parts += [f"<h2>{w['flow']}</h2>", _chart("chart-flow", "flow", fl)]
     bt = data.get("backtest")
     if bt:
-        period = " – ".join(bt.get("outcome_period", []))
-        parts += [f"<h2>{w['backtest']}</h2>", f"<p>{html.escape(period)}</p>",
-                  '<div id="chart-backtest" class="chart"></div>',
-                  f"<h2>{w['calibration']}</h2>", '<div id="chart-calibration" class="chart"></div>',
-                  f"<h2>{w['churn']}</h2>", '<div id="chart-churn" class="chart"></div>']  # fmt: skip
+        parts += _backtest_parts(bt, w)
     if data.get("cost"):
-        parts += [f"<h2>{w['cost']}</h2>", '<div id="chart-cost" class="chart"></div>']
-        cols = [("tier", w["tier"], ""), ("customers", w["customers"], ""), ("cost", w["cost_col"], ""),
-                ("gross_profit", w["gross_profit"], "")]  # fmt: skip
+        parts += [f"<h2>{w['cost']}</h2>", _chart("chart-cost", "cost", {"rows": data["cost"]})]
+        cols = [("tier", w["tier"], ""), ("customers", w["customers"], ""),
+                ("interactions", w["interactions"], ""), ("visits", w["visits"], ""),
+                ("service_hours", w["service_hours"], ""), ("discounts", w["discounts"], ""),
+                ("cost", w["cost_col"], ""), ("gross_profit", w["gross_profit"], ""),
+                ("margin_after_service", w["margin"], "")]  # fmt: skip
         parts.append(_table(data["cost"], cols, label))
     if data.get("holdout"):
-        cols = [("tier", w["tier"], ""), ("treated", "treated", ""), ("holdout", "holdout", ""),
-                ("retention_uplift", w["retention"] + " Δ", "pct"), ("revenue_uplift", "Δ revenue", "")]  # fmt: skip
+        cols = [("tier", w["tier"], ""), ("treated", w["treated"], ""), ("holdout", w["held_out"], ""),
+                ("retention_uplift", w["retention"] + " Δ", "pct"),
+                ("revenue_uplift", w["revenue_uplift"], "")]  # fmt: skip
         parts += [f"<h2>{w['holdout']}</h2>", _table(data["holdout"], cols, label)]
+    ba = data.get("before_after")
+    if ba:
+        parts += [f"<h2>{w['before_after']}</h2>", f"<p>{html.escape(ba['summary'][lang])}</p>"]
     drift = data.get("drift")
     if drift is not None:
         items = drift.get("warnings") or []
@@ -223,17 +228,30 @@ def render_report(data: dict[str, Any], *, lang: str = "en") -> str:
             f"<h2>{w['drift']}</h2>",
             f"<ul>{text}</ul>" if text else f"<p>{w['no_drift']}</p>",
         ]
-    payload = data | {"lang": lang, "words": w}
-    blob = json.dumps(payload, ensure_ascii=False, default=str).replace("</", "<\\/")
-    echarts = (
-        (_VENDOR / "echarts.min.js").read_text(encoding="utf-8").replace("</script", "<\\/script")
-    )
+        churn = drift.get("churn_calibration")
+        if churn and churn.get("bands"):
+            parts += [f"<h3>{w['drift_churn']}</h3>",
+                      _chart("chart-drift-churn", "churn", {"rows": churn["bands"], "key": "band",
+                                                            "risk": churn["by"] == "churn_risk"})]  # fmt: skip
+    risk = {k: v.get(lang, k) for k, v in (data.get("risk_labels") or {}).items()}
+    # the legends of the chart builders (static/evaluation.js), as the page names them
+    legends = {k: w[k] for k in ("predicted", "actual", "discounts", "gross_profit",
+                                 "predicted_spend", "new")} | {"cost": w["cost_col"]}  # fmt: skip
+    context = json.dumps({"labels": texts, "risk": risk, "words": legends}, ensure_ascii=False)
+    blob = json.dumps(data | {"lang": lang}, ensure_ascii=False, default=str).replace("</", "<\\/")
+
+    def inline(path: Path) -> str:
+        return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
     return (
         f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f"<title>{w['title']}</title><style>{_STYLE}</style></head><body>"
+        f'<div data-eval-context="{html.escape(context)}">'
         + "".join(parts)
+        + "</div>"
         + f'<script type="application/json" id="report-data">{blob}</script>'
-        + f"<script>{echarts}</script><script>{_SCRIPT}</script></body></html>"
+        + f"<script>{inline(_VENDOR / 'echarts.min.js')}</script>"
+        + f"<script>{inline(_STATIC / 'evaluation.js')}</script></body></html>"
     )
 
 

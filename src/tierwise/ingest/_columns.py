@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from tierwise._said import Said
 from tierwise.errors import DataError
 from tierwise.ingest._schema import KINDS, TABLES, Kind, TableSpec
 
@@ -136,21 +137,25 @@ def map_columns(header: list[str], kind: Kind, user: UserMapping | None = None) 
         if previous is None or rank < previous[1]:
             if previous is not None:
                 unmapped.append(previous[0])
-                notes.append(
-                    f'columns "{previous[0]}" and "{source}" both mean {name}; using "{source}"'
-                )
+                notes.append(_both(previous[0], source, name, source))
             chosen[name] = (source, rank)
         else:
             unmapped.append(source)
-            notes.append(
-                f'columns "{previous[0]}" and "{source}" both mean {name}; using "{previous[0]}"'
-            )
+            notes.append(_both(previous[0], source, name, previous[0]))
     if user:
         known = {normalise_header(h) for h in header}
         for source in user.columns:
             if normalise_header(source) not in known:
-                notes.append(f'mapping names column "{source}", which is not in the file')
+                notes.append(Said(f'mapping names column "{source}", which is not in the file',
+                                  key="import.note.mapping_unknown_column", column=source))  # fmt: skip
     return ColumnMap(kind, {k: v[0] for k, v in chosen.items()}, unmapped, notes)
+
+
+def _both(first: str, second: str, field_name: str, used: str) -> Said:
+    """A note: two columns map to one field, and which one is used."""
+    return Said(f'columns "{first}" and "{second}" both mean {field_name}; using "{used}"',
+                key="import.note.same_field", first=first, second=second, field=field_name,
+                used=used)  # fmt: skip
 
 
 def _score(header: list[str], kind: Kind) -> float:

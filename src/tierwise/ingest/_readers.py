@@ -4,6 +4,10 @@ Format comes from the magic bytes, not the extension. CSV is streamed with bound
 the encoding comes from a BOM, from the NUL pattern of BOM-less UTF-16, or from validating
 the whole file as strict UTF-8, then GB18030; the delimiter is sniffed. Records that cannot
 be read become `RowProblem`s; problems with the file as a whole raise `ReadError`.
+
+What was noticed about the file (a header cleaned up, blank lines skipped, a misnamed file) is in
+`SourceInfo.notes`: English `Said` texts whose keys (``import.note.*``) the web app and the CLI
+say in the user's language (``tierwise/web/messages_import_notes.yaml``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import IO, Any
 import numpy as np
 import polars as pl
 
+from tierwise._said import Said
 from tierwise.ingest import _fastcsv
 from tierwise.ingest._sniff import (
     _SNIFF_CHARS,
@@ -277,18 +282,24 @@ def _clean_header(raw: list[str], trim: bool = True) -> tuple[list[str], list[st
     while trim and names and not names[-1]:
         names.pop()
     if len(names) < len(raw):
-        notes.append(f"{len(raw) - len(names)} empty column(s) at the end of the header ignored")
+        n = len(raw) - len(names)
+        notes.append(Said(f"{n} empty column(s) at the end of the header ignored",
+                          key="import.note.trailing_columns", count=n))  # fmt: skip
     out: list[str] = []
     for i, name in enumerate(names, start=1):
         if not name:
             name = f"column_{i}"
-            notes.append(f'blank header at column {i} named "{name}"')
+            notes.append(Said(f'blank header at column {i} named "{name}"',
+                              key="import.note.blank_header", column=i, name=name))  # fmt: skip
         elif name in out:
             k = 2
             while f"{name} ({k})" in names or f"{name} ({k})" in out:
                 k += 1
-            notes.append(f'duplicate column "{name}" renamed "{name} ({k})"')
-            name = f"{name} ({k})"
+            renamed = f"{name} ({k})"
+            notes.append(Said(f'duplicate column "{name}" renamed "{renamed}"',
+                              key="import.note.duplicate_column", name=name,
+                              renamed=renamed))  # fmt: skip
+            name = renamed
         out.append(name)
     return out, notes
 
@@ -372,7 +383,7 @@ def _open_csv(
     path: Path, head: bytes, encoding: str | None, delimiter: str | None, notes: list[str]
 ) -> Source:
     if not head:
-        notes.append("file is empty")
+        notes.append(Said("file is empty", key="import.note.file_empty"))
         return Source(SourceInfo(path, "csv", None, False, None, [], None, [], notes, 0), None, [])
     enc, enc_notes = choose_encoding(path, head, encoding)
     delim = delimiter
@@ -385,9 +396,11 @@ def _open_csv(
         _, raw, blank = recs.header()
         header_lines = recs.lines
     if raw is None:
-        notes.append(f"file has only blank lines ({blank})")
+        notes.append(Said(f"file has only blank lines ({blank})",
+                          key="import.note.only_blank_lines", count=blank))  # fmt: skip
     elif blank:
-        notes.append(f"{blank} blank line(s) before the header skipped")
+        notes.append(Said(f"{blank} blank line(s) before the header skipped",
+                          key="import.note.blank_lines_skipped", count=blank))  # fmt: skip
     header, header_notes = _clean_header(raw or [])
     notes += enc_notes + header_notes
     info = SourceInfo(path, "csv", enc, encoding is None, delim, [], None, header, notes, 0)
@@ -422,7 +435,8 @@ def _open_xlsx(path: Path, sheet: str | int | None, notes: list[str]) -> Source:
             with closing(sheet_rows(ws)) as rows:
                 found = next(((n, r) for n, r in rows if "".join(r).strip()), None)
             if found is None:
-                notes.append(f'sheet "{ws.title}" is empty')
+                notes.append(Said(f'sheet "{ws.title}" is empty', key="import.note.sheet_empty",
+                                  sheet=ws.title))  # fmt: skip
                 continue
             this, header_notes = _clean_header(found[1])
             if picked and this != header:
@@ -436,7 +450,7 @@ def _open_xlsx(path: Path, sheet: str | int | None, notes: list[str]) -> Source:
             if sheet is None:
                 break
         if not picked:
-            notes.append("workbook has no data")
+            notes.append(Said("workbook has no data", key="import.note.workbook_empty"))
         first = picked[0][0] if picked else chosen[0] if chosen else None
         label = "*" if sheet == "*" else first.title if first else None
     except BaseException:
@@ -476,6 +490,39 @@ def _parquet_batches(info: SourceInfo, size: int, skip: int) -> Iterator[RawBatc
                 yield RawBatch(frame, lines, None, [], len(frame))
 
 
+def _format_notes(
+    path: Path, fmt: Format, sheet: str | int | None, encoding: str | None, delimiter: str | None
+) -> list[str]:
+    """What the user should know about the file's format against its name and the options."""
+    ext = path.suffix.lower()
+    notes: list[str] = []
+    if fmt != "csv" and ext not in ((".xlsx", ".xlsm") if fmt == "xlsx" else (".parquet", ".pq")):
+        named = ext or "without an extension"
+        if fmt == "xlsx" and ext:
+            said = Said(f"file is an Excel workbook although named {ext}",
+                        key="import.note.xlsx_misnamed", ext=ext)  # fmt: skip
+        elif fmt == "xlsx":
+            said = Said(f"file is an Excel workbook although named {named}",
+                        key="import.note.xlsx_no_extension")  # fmt: skip
+        elif ext:
+            said = Said(f"file is a Parquet file although named {ext}",
+                        key="import.note.parquet_misnamed", ext=ext)  # fmt: skip
+        else:
+            said = Said(f"file is a Parquet file although named {named}",
+                        key="import.note.parquet_no_extension")  # fmt: skip
+        notes.append(said)
+    if fmt == "csv" and ext in (".xlsx", ".xlsm", ".xls", ".parquet"):
+        notes.append(Said(f"file is plain text (read as CSV) although named {ext}",
+                          key="import.note.text_misnamed", ext=ext))  # fmt: skip
+    if fmt == "csv" and sheet is not None:
+        notes.append(Said("the sheet option is ignored: the file is not a workbook",
+                          key="import.note.sheet_ignored"))  # fmt: skip
+    if fmt != "csv" and (encoding or delimiter):
+        notes.append(Said(f"the encoding and delimiter options are ignored for a {fmt} file",
+                          key="import.note.text_options_ignored", format=fmt))  # fmt: skip
+    return notes
+
+
 def open_source(
     path: Path,
     *,
@@ -491,16 +538,7 @@ def open_source(
     except OSError as e:
         raise ReadError(f"cannot open {path}: {e.strerror}") from e
     fmt = sniff_format(path, head)
-    ext, notes = path.suffix.lower(), []
-    if fmt != "csv" and ext not in ((".xlsx", ".xlsm") if fmt == "xlsx" else (".parquet", ".pq")):
-        kind = "an Excel workbook" if fmt == "xlsx" else "a Parquet file"
-        notes.append(f"file is {kind} although named {ext or 'without an extension'}")
-    if fmt == "csv" and ext in (".xlsx", ".xlsm", ".xls", ".parquet"):
-        notes.append(f"file is plain text (read as CSV) although named {ext}")
-    if fmt == "csv" and sheet is not None:
-        notes.append("the sheet option is ignored: the file is not a workbook")
-    if fmt != "csv" and (encoding or delimiter):
-        notes.append(f"the encoding and delimiter options are ignored for a {fmt} file")
+    notes = _format_notes(path, fmt, sheet, encoding, delimiter)
     if fmt == "xlsx":
         return _open_xlsx(path, sheet, notes)
     if fmt == "parquet":

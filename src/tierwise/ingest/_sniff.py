@@ -11,6 +11,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Literal
 
+from tierwise._said import Said
 from tierwise.errors import DataError
 
 _CHUNK = 1 << 20  # validation reads the file in 1 MB chunks
@@ -95,7 +96,8 @@ def choose_encoding(path: Path, head: bytes, forced: str | None) -> tuple[str, l
     errors = []
     for enc in [bom] if bom else ["utf-8", "gb18030"]:
         if (bad := first_bad_byte(path, enc)) is None:
-            return enc, ["file is not UTF-8; read as GB18030 (GBK)"] if enc == "gb18030" else []
+            note = Said("file is not UTF-8; read as GB18030 (GBK)", key="import.note.gb18030")
+            return enc, [note] if enc == "gb18030" else []
         errors.append(bad)
     raise ReadError(
         f"cannot detect the text encoding of {path.name}: {'; '.join(errors)}. Save it as UTF-8, "

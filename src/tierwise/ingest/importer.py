@@ -22,6 +22,7 @@ from typing import Literal
 import polars as pl
 import sqlalchemy as sa
 
+from tierwise._said import Said
 from tierwise.errors import DataError
 from tierwise.ingest import _messages
 from tierwise.ingest._apply import BatchWriter
@@ -124,7 +125,8 @@ def import_file(
         report.sheet = info.sheet
         report.notes.extend(info.notes)
         if not info.header:
-            report.notes.append("empty file: nothing to import")
+            report.notes.append(Said("empty file: nothing to import",
+                                     key="import.note.nothing_to_import"))  # fmt: skip
             return report
         kind = options.kind or (mapping.kind if mapping else None) or detect_kind(info.header, path)
         report.kind = kind
@@ -132,7 +134,9 @@ def import_file(
         report.mapping, report.unmapped_columns = dict(cmap.fields), list(cmap.unmapped)
         report.notes.extend(cmap.notes)
         if kind == "customers" and cmap.unmapped:
-            report.notes.append(f"kept as custom attributes: {', '.join(cmap.unmapped)}")
+            kept = ", ".join(cmap.unmapped)
+            report.notes.append(Said(f"kept as custom attributes: {kept}",
+                                     key="import.note.custom_attributes", columns=kept))  # fmt: skip
         missing = [f for f in TABLES[kind].fields if f.required and f.name not in cmap.fields]
         one_of = TABLES[kind].one_of
         if one_of and not any(set(group) <= set(cmap.fields) for group in one_of):
@@ -247,7 +251,8 @@ def _start(
                 job_id, batch_id, cursor = found
                 _load_counters(conn, report, batch_id)
                 jobs.start_job(conn, job_id=job_id, pid=os.getpid())
-                report.notes.append(f"resumed an interrupted import after row {cursor}")
+                report.notes.append(Said(f"resumed an interrupted import after row {cursor}",
+                                         key="import.note.resumed", row=cursor))  # fmt: skip
                 report.job_id, report.batch_id = job_id, batch_id
                 return job_id, batch_id, cursor
         job_id = jobs.create_job(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tierwise._said import Said
+
 MAX_LISTED = 1000  # problems listed in the report; all of them are stored with the batch
 
 
@@ -42,6 +44,7 @@ class ImportReport:
     blank_rows: int = 0
     mapping: dict[str, str] = field(default_factory=dict)
     unmapped_columns: list[str] = field(default_factory=list)
+    #: English; each a `tierwise._said.Said` whose key (``import.note.*``) ``note_keys`` gives
     notes: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     warning_list: list[RowError] = field(default_factory=list)
@@ -75,7 +78,14 @@ class ImportReport:
         data = asdict(self)
         data["conserved"] = self.conserved
         data["warnings_list"] = data.pop("warning_list")
+        data["note_keys"] = note_keys(self.notes)
         return data
 
 
-__all__ = ["MAX_LISTED", "ImportReport", "RowError"]
+def note_keys(notes: list[str]) -> list[dict[str, Any] | None]:
+    """``{"key", "params", "text"}`` of each note (None for a note without a key), so that a
+    stored report says its notes in the reader's language (`tierwise._said.said_of`)."""
+    return [n.to_dict() if isinstance(n, Said) else None for n in notes]
+
+
+__all__ = ["MAX_LISTED", "ImportReport", "RowError", "note_keys"]

@@ -36,6 +36,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Final, Literal, NoReturn, TypeAlias
 
+from tierwise._said import Said
 from tierwise.errors import SchemeError
 from tierwise.scheme._expr_tokens import _SINGLE_QUOTES, _Token, _tokenize
 
@@ -54,13 +55,21 @@ class ExpressionError(SchemeError, ValueError):
     ``reason`` is the message without the location prefix, ``text`` the rule as written
     (or its canonical form for errors found while compiling), ``position`` the 0-based
     character offset of the problem in ``text`` (None when it concerns the whole rule).
+    ``said`` is the message with its catalogue key (``expr.*``), the reason nested in it.
     """
 
-    def __init__(self, message: str, *, reason: str, text: str, position: int | None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, reason: str, text: str, position: int | None,
+        key: str | None = None, **params: object,
+    ) -> None:  # fmt: skip
+        super().__init__(message, key=key, **params)
         self.reason = reason
         self.text = text
         self.position = position
+
+    @property
+    def said(self) -> Said:
+        return Said(str(self), key=self.key or "expr.error", **self.params)
 
 
 # --- the tree -------------------------------------------------------------------------------
@@ -218,15 +227,13 @@ def _stop(reason: str) -> str:
     return "" if reason.endswith("?") else "."
 
 
-def _located_error(text: str, position: int, reason: str) -> ExpressionError:
+def _located_error(text: str, position: int, reason: Said) -> ExpressionError:
     line_start = text.rfind("\n", 0, position) + 1
     line_end = text.find("\n", position)
     line_end = len(text) if line_end == -1 else line_end
     column = position - line_start + 1
-    if "\n" in text:
-        where = f"line {text.count(chr(10), 0, position) + 1}, column {column}"
-    else:
-        where = f"column {column}"
+    line = text.count(chr(10), 0, position) + 1
+    where = f"line {line}, column {column}" if "\n" in text else f"column {column}"
     if "\n" not in text and len(text) <= _QUOTE_WHOLE_MAX:
         quoted = text
     else:
@@ -237,20 +244,23 @@ def _located_error(text: str, position: int, reason: str) -> ExpressionError:
             ("…" if start > line_start else "") + text[start:end] + ("…" if end < line_end else "")
         )
     message = f'Expression error at {where} in "{quoted}": {reason}{_stop(reason)}'
-    return ExpressionError(message, reason=reason, text=text, position=position)
+    key = "expr.error_at_line" if "\n" in text else "expr.error_at_column"
+    return ExpressionError(message, reason=reason, text=text, position=position, key=key,
+                           line=line, column=column, quoted=quoted, detail=reason)  # fmt: skip
 
 
-def _whole_error(text: str, reason: str) -> ExpressionError:
+def _whole_error(text: str, reason: Said) -> ExpressionError:
     quoted = text if len(text) <= _QUOTE_WHOLE_MAX else text[:_QUOTE_WHOLE_MAX] + "…"
     message = f'Expression error in "{quoted}": {reason}{_stop(reason)}'
-    return ExpressionError(message, reason=reason, text=text, position=None)
+    return ExpressionError(message, reason=reason, text=text, position=None,
+                           key="expr.error_in", quoted=quoted, detail=reason)  # fmt: skip
 
 
-def _too_deep() -> str:
-    return (
+def _too_deep() -> Said:
+    return Said(
         f"the expression is nested too deeply (more than {MAX_DEPTH} levels); "
-        "split it into simpler rules"
-    )
+        "split it into simpler rules", key="expr.too_deep", limit=MAX_DEPTH,
+    )  # fmt: skip
 
 
 # --- parser ---------------------------------------------------------------------------------
@@ -270,17 +280,26 @@ _ARITY: Final[dict[str, tuple[int, int | None]]] = {
 _NULL_FUNCTIONS: Final = frozenset({"is_null", "not_null", "coalesce"})
 
 Kind: TypeAlias = Literal["boolean", "number", "text", "null", "unknown"]
-_KIND_WORDS: Final[dict[Kind, str]] = {
-    "boolean": "true/false",
-    "number": "a number",
-    "text": "text",
-    "null": "null",
-    "unknown": "a feature",
+_KIND_WORDS: Final[dict[Kind, Said]] = {
+    "boolean": Said("true/false", key="expr.kind.boolean"),
+    "number": Said("a number", key="expr.kind.number"),
+    "text": Said("text", key="expr.kind.text"),
+    "null": Said("null", key="expr.kind.null"),
+    "unknown": Said("a feature", key="expr.kind.unknown"),
 }
-_NULL_MISUSE: Final = (
+_NULL_MISUSE: Final = Said(
     "null can only be used inside is_null(), not_null() or coalesce(); "
-    "to test for a missing value write is_null(x)"
-)
+    "to test for a missing value write is_null(x)", key="expr.null_misuse",
+)  # fmt: skip
+#: what an operator needs (`_Parser.need`)
+_NEEDS: Final[dict[str, Said]] = {
+    "booleans": Said("true/false values on both sides", key="expr.needs.booleans"),
+    "texts": Said("text on both sides", key="expr.needs.texts"),
+    "numbers": Said("numbers on both sides", key="expr.needs.numbers"),
+    "boolean": Said("a true/false value", key="expr.needs.boolean"),
+    "number": Said("a number", key="expr.needs.number"),
+}
+_END: Final = Said("the end of the expression", key="expr.end")
 
 
 def _kind(expr: Expr) -> Kind:
@@ -314,8 +333,16 @@ def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _describe(expr: Expr, kind: Kind | None = None) -> str:
-    return f"{_clip(to_text(expr))} ({_KIND_WORDS[kind or _kind(expr)]})"
+def _describe(expr: Expr, kind: Kind | None = None) -> Said:
+    text, word = _clip(to_text(expr)), _KIND_WORDS[kind or _kind(expr)]
+    return Said(f"{text} ({word})", key="expr.describe", expr=text, kind=word)
+
+
+def _reason(token: _Token) -> Said:
+    """The reason an "error" token carries (see `_tokenize`)."""
+    value = token.value
+    return value if isinstance(value, Said) else Said(str(value), key="expr.unreadable",
+                                                       reason=str(value))  # fmt: skip
 
 
 class _Parser:
@@ -333,29 +360,31 @@ class _Parser:
     def advance(self) -> _Token:
         token = self.tokens[self.index]
         if token.kind == "error":
-            self.fail(token.pos, str(token.value))
+            self.fail(token.pos, _reason(token))
         self.index = min(self.index + 1, len(self.tokens) - 1)
         return token
 
     def previous(self) -> _Token | None:
         return self.tokens[self.index - 1] if self.index > 0 else None
 
-    def fail(self, position: int, reason: str) -> NoReturn:
+    def fail(self, position: int, reason: Said) -> NoReturn:
         raise _located_error(self.text, position, reason)
 
     def got(self, token: _Token) -> str:
         """How to name an unexpected token; an unreadable one raises its own error instead."""
         if token.kind == "error":
-            self.fail(token.pos, str(token.value))
+            self.fail(token.pos, _reason(token))
         if token.kind == "end":
-            return "the end of the expression"
+            return _END
         if token.kind == "string":
             return token.raw
         return f'"{token.raw}"'
 
     def after(self) -> str:
         previous = self.previous()
-        return f' after "{previous.raw}"' if previous is not None else ""
+        if previous is None:
+            return ""
+        return Said(f' after "{previous.raw}"', key="expr.after", token=previous.raw)
 
     def is_punct(self, token: _Token, value: str) -> bool:
         return token.kind == "punct" and token.value == value
@@ -372,12 +401,13 @@ class _Parser:
         token = self.peek()
         if token.kind != "end":
             if self.is_punct(token, ")"):
-                self.fail(token.pos, 'unmatched ")"; there is no "(" before it')
-            self.fail(
-                token.pos,
-                f"expected an operator or the end of the expression{self.after()}, "
-                f"got {self.got(token)}",
-            )
+                self.fail(token.pos, Said('unmatched ")"; there is no "(" before it',
+                                          key="expr.unmatched_close"))  # fmt: skip
+            after, got = self.after(), self.got(token)
+            self.fail(token.pos, Said(
+                f"expected an operator or the end of the expression{after}, got {got}",
+                key="expr.expected_operator", after=after, got=got,
+            ))  # fmt: skip
         if _kind(expr) == "null":
             self.fail(expr.pos, _NULL_MISUSE)
         return expr
@@ -395,11 +425,10 @@ class _Parser:
                 if power is None or power <= min_power:
                     return left
                 if power == _CMP and compared:
-                    self.fail(
-                        token.pos,
+                    self.fail(token.pos, Said(
                         'comparisons cannot be chained; join them with "and", '
-                        'e.g. "a < b and b < c"',
-                    )
+                        'e.g. "a < b and b < c"', key="expr.chained",
+                    ))  # fmt: skip
                 self.advance()
                 left = self.made(self.infix(token, power, left))
                 compared = power == _CMP
@@ -422,13 +451,15 @@ class _Parser:
         if value in ("and", "or"):
             right = self.expression(power)
             for side in (left, right):
-                self.need(side, ("boolean",), token, "true/false values on both sides")
+                self.need(side, ("boolean",), token, _NEEDS["booleans"])
             op: LogicalOp = "and" if value == "and" else "or"
             return Logical(op, left, right, pos=left.pos)
         if value == "not":
             following = self.peek()
             if not (following.kind == "keyword" and following.value == "in"):
-                self.fail(following.pos, f'expected "in" after "not", got {self.got(following)}')
+                got = self.got(following)
+                self.fail(following.pos, Said(f'expected "in" after "not", got {got}',
+                                              key="expr.not_without_in", got=got))  # fmt: skip
             self.advance()
             return self.membership(left, token, negated=True)
         if value == "in":
@@ -436,22 +467,24 @@ class _Parser:
         if value == "contains":
             right = self.expression(power)
             for side in (left, right):
-                self.need(side, ("text",), token, "text on both sides")
+                self.need(side, ("text",), token, _NEEDS["texts"])
             return Contains(left, right, pos=left.pos)
         if value in _COMPARE_OPS:
             right = self.expression(power)
             return self.comparison(token, left, right)
         right = self.expression(power)
         for side in (left, right):
-            self.need(side, ("number",), token, "numbers on both sides")
+            self.need(side, ("number",), token, _NEEDS["numbers"])
         return Arithmetic(_ARITHMETIC_OPS[str(value)], left, right, pos=left.pos)
 
-    def need(self, expr: Expr, kinds: tuple[Kind, ...], token: _Token, what: str) -> None:
+    def need(self, expr: Expr, kinds: tuple[Kind, ...], token: _Token, what: Said) -> None:
         kind = _kind(expr)
         if kind == "null":
             self.fail(expr.pos, _NULL_MISUSE)
         if kind != "unknown" and kind not in kinds:
-            self.fail(token.pos, f'"{token.raw}" needs {what}, got {_describe(expr, kind)}')
+            got = _describe(expr, kind)
+            self.fail(token.pos, Said(f'"{token.raw}" needs {what}, got {got}', key="expr.needs",
+                                      op=token.raw, what=what, got=got))  # fmt: skip
 
     def comparison(self, token: _Token, left: Expr, right: Expr) -> Compare:
         kinds = (_kind(left), _kind(right))
@@ -459,58 +492,65 @@ class _Parser:
             if kind == "null":
                 self.fail(side.pos, _NULL_MISUSE)
             if token.value in _ORDER_OPS and kind == "text":
-                self.fail(
-                    token.pos,
-                    f'"{token.raw}" cannot order text ({_clip(to_text(side))}): databases sort '
+                shown = _clip(to_text(side))
+                self.fail(token.pos, Said(
+                    f'"{token.raw}" cannot order text ({shown}): databases sort '
                     "text differently; compare text with ==, !=, in or contains",
-                )
+                    key="expr.order_text", op=token.raw, expr=shown,
+                ))  # fmt: skip
             if token.value in _ORDER_OPS and kind == "boolean":
-                self.fail(
-                    token.pos,
-                    f'"{token.raw}" needs numbers or dates on both sides, '
-                    f"got {_describe(side, kind)}",
-                )
+                got = _describe(side, kind)
+                self.fail(token.pos, Said(
+                    f'"{token.raw}" needs numbers or dates on both sides, got {got}',
+                    key="expr.order_boolean", op=token.raw, got=got,
+                ))  # fmt: skip
         if "unknown" not in kinds and kinds[0] != kinds[1]:
-            self.fail(
-                token.pos,
-                f'"{token.raw}" cannot compare {_describe(left)} with {_describe(right)}',
-            )
+            one, other = _describe(left), _describe(right)
+            self.fail(token.pos, Said(f'"{token.raw}" cannot compare {one} with {other}',
+                                      key="expr.cannot_compare", op=token.raw, left=one,
+                                      right=other))  # fmt: skip
         return Compare(_COMPARE_OP_NAMES[str(token.value)], left, right, pos=left.pos)
 
     def membership(self, operand: Expr, token: _Token, *, negated: bool) -> In:
         keyword = "not in" if negated else "in"
         opening = self.peek()
         if not self.is_punct(opening, "["):
-            self.fail(
-                opening.pos,
-                f"expected a list like ['a', 'b'] after \"{keyword}\", got {self.got(opening)}",
-            )
+            got = self.got(opening)
+            self.fail(opening.pos, Said(
+                f"expected a list like ['a', 'b'] after \"{keyword}\", got {got}",
+                key="expr.list_expected", keyword=keyword, got=got,
+            ))  # fmt: skip
         self.advance()
         values: list[Number | String] = []
         while True:
             item = self.advance()
             if self.is_punct(item, "]") and not values:
-                self.fail(item.pos, "expected at least one value in the list")
+                self.fail(item.pos, Said("expected at least one value in the list",
+                                         key="expr.list_empty"))  # fmt: skip
             values.append(self.list_item(item))
             if len({type(v) for v in values}) > 1:
-                self.fail(item.pos, "the list mixes numbers and text; use one kind of value")
+                self.fail(item.pos, Said("the list mixes numbers and text; use one kind of value",
+                                         key="expr.list_mixed"))  # fmt: skip
             separator = self.advance()
             if self.is_punct(separator, "]"):
                 break
             if not self.is_punct(separator, ","):
-                self.fail(
-                    separator.pos, f'expected "," or "]" in the list, got {self.got(separator)}'
-                )
+                got = self.got(separator)
+                self.fail(separator.pos, Said(f'expected "," or "]" in the list, got {got}',
+                                              key="expr.list_separator", got=got))  # fmt: skip
         list_kind: Kind = "number" if isinstance(values[0], Number) else "text"
         kind = _kind(operand)
         if kind == "null":
             self.fail(operand.pos, _NULL_MISUSE)
         if kind != "unknown" and kind != list_kind:
-            self.fail(
-                token.pos,
-                f'"{keyword}" cannot look for {_describe(operand, kind)} in a list of '
-                f"{'numbers' if list_kind == 'number' else 'text'}",
-            )
+            got = _describe(operand, kind)
+            if list_kind == "number":
+                reason = Said(f'"{keyword}" cannot look for {got} in a list of numbers',
+                              key="expr.in_numbers", keyword=keyword, got=got)  # fmt: skip
+            else:
+                reason = Said(f'"{keyword}" cannot look for {got} in a list of text',
+                              key="expr.in_text", keyword=keyword, got=got)  # fmt: skip
+            self.fail(token.pos, reason)
         return In(operand, tuple(values), negated, pos=operand.pos)
 
     def list_item(self, item: _Token) -> Number | String:
@@ -522,7 +562,9 @@ class _Parser:
         if item.kind == "op" and item.value == "-" and following.kind == "number":
             self.advance()
             return Number(-_number_value(following), pos=item.pos)
-        self.fail(item.pos, f"expected a number or quoted text in the list, got {self.got(item)}")
+        got = self.got(item)
+        self.fail(item.pos, Said(f"expected a number or quoted text in the list, got {got}",
+                                 key="expr.list_item", got=got))  # fmt: skip
 
     def prefix(self, min_power: int) -> Expr:
         after = self.after()
@@ -542,40 +584,45 @@ class _Parser:
                 return Null(pos=token.pos)
             if token.value == "not":
                 if min_power >= _NOT:
-                    self.fail(
-                        token.pos,
+                    self.fail(token.pos, Said(
                         f'expected a value{after}, got "{token.raw}"; put the negation in '
-                        'parentheses, e.g. "(not x)"',
-                    )
+                        'parentheses, e.g. "(not x)"', key="expr.not_parens", after=after,
+                        got=token.raw,
+                    ))  # fmt: skip
                 operand = self.expression(_AND)
-                self.need(operand, ("boolean",), token, "a true/false value")
+                self.need(operand, ("boolean",), token, _NEEDS["boolean"])
                 return self.made(Not(operand, pos=token.pos))
         if token.kind == "op" and token.value == "-":
             operand = self.expression(_MUL)
-            self.need(operand, ("number",), token, "a number")
+            self.need(operand, ("number",), token, _NEEDS["number"])
             return self.made(Neg(operand, pos=token.pos))
         if self.is_punct(token, "("):
             inner = self.expression(0)
             closing = self.peek()
             if not self.is_punct(closing, ")"):
                 column = token.pos - self.text.rfind("\n", 0, token.pos)
-                self.fail(
-                    closing.pos,
-                    f'expected ")" to close the "(" at column {column}, got {self.got(closing)}',
-                )
+                got = self.got(closing)
+                self.fail(closing.pos, Said(
+                    f'expected ")" to close the "(" at column {column}, got {got}',
+                    key="expr.unclosed_paren", column=column, got=got,
+                ))  # fmt: skip
             self.advance()
             return inner
         if self.is_punct(token, "["):
-            self.fail(token.pos, 'a list [...] can only follow "in" or "not in"')
-        self.fail(token.pos, f"expected a value{after}, got {self.got(token)}")
+            self.fail(token.pos, Said('a list [...] can only follow "in" or "not in"',
+                                      key="expr.list_misplaced"))  # fmt: skip
+        got = self.got(token)
+        self.fail(token.pos, Said(f"expected a value{after}, got {got}",
+                                  key="expr.expected_value", after=after, got=got))  # fmt: skip
 
     def call(self, name: _Token) -> Expr:
         func = str(name.value).lower()
         if func not in _ARITY:
-            self.fail(
-                name.pos,
-                f'unknown function "{name.raw}"; the functions are {", ".join(sorted(_ARITY))}',
-            )
+            functions = ", ".join(sorted(_ARITY))
+            self.fail(name.pos, Said(
+                f'unknown function "{name.raw}"; the functions are {functions}',
+                key="expr.unknown_function", name=name.raw, functions=functions,
+            ))  # fmt: skip
         self.advance()  # "("
         args: list[Expr] = []
         if self.is_punct(self.peek(), ")"):
@@ -587,16 +634,21 @@ class _Parser:
                 if self.is_punct(separator, ")"):
                     break
                 if not self.is_punct(separator, ","):
-                    self.fail(
-                        separator.pos,
-                        f'expected "," or ")" in the arguments of {func}(), '
-                        f"got {self.got(separator)}",
-                    )
+                    got = self.got(separator)
+                    self.fail(separator.pos, Said(
+                        f'expected "," or ")" in the arguments of {func}(), got {got}',
+                        key="expr.argument_separator", func=func, got=got,
+                    ))  # fmt: skip
         low, high = _ARITY[func]
         if len(args) < low or (high is not None and len(args) > high):
-            wanted = f"exactly {low}" if low == high else f"at least {low}"
             plural = "argument" if low == 1 else "arguments"
-            self.fail(name.pos, f"{func}() takes {wanted} {plural}, got {len(args)}")
+            if low == high:
+                reason = Said(f"{func}() takes exactly {low} {plural}, got {len(args)}",
+                              key="expr.arity_exactly", func=func, count=low, got=len(args))  # fmt: skip
+            else:
+                reason = Said(f"{func}() takes at least {low} {plural}, got {len(args)}",
+                              key="expr.arity_at_least", func=func, count=low, got=len(args))  # fmt: skip
+            self.fail(name.pos, reason)
         self.check_arguments(func, name, args)
         return self.made(Call(_FUNCTION_NAMES[func], tuple(args), pos=name.pos))
 
@@ -607,18 +659,20 @@ class _Parser:
                 if kind == "null":
                     self.fail(arg.pos, _NULL_MISUSE)
                 if kind not in ("number", "unknown"):
-                    self.fail(name.pos, f"{func}() needs numbers, got {_describe(arg, kind)}")
+                    got = _describe(arg, kind)
+                    self.fail(name.pos, Said(f"{func}() needs numbers, got {got}",
+                                             key="expr.function_numbers", func=func, got=got))  # fmt: skip
         if func == "coalesce":
             known = [
                 (a, k) for a, k in zip(args, kinds, strict=True) if k not in ("null", "unknown")
             ]
             for arg, kind in known[1:]:
                 if kind != known[0][1]:
-                    self.fail(
-                        name.pos,
-                        f"coalesce() needs values of one kind, got {_describe(known[0][0])} "
-                        f"and {_describe(arg)}",
-                    )
+                    first, second = _describe(known[0][0]), _describe(arg)
+                    self.fail(name.pos, Said(
+                        f"coalesce() needs values of one kind, got {first} and {second}",
+                        key="expr.coalesce_kinds", first=first, second=second,
+                    ))  # fmt: skip
 
 
 def _number_value(token: _Token) -> int | float:
@@ -656,15 +710,16 @@ def parse(text: str) -> Expr:
     Compare(op='==', left=Name(name='orders_total'), right=Number(value=0))
     """
     if len(text) > MAX_LENGTH:
-        raise _whole_error(
-            text,
+        raise _whole_error(text, Said(
             f"the expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}. "
-            "Split it into several rules",
-        )
+            "Split it into several rules", key="expr.too_long", length=len(text),
+            limit=MAX_LENGTH,
+        ))  # fmt: skip
     if not text.strip():
-        raise _whole_error(
-            text, 'the expression is empty; expected a rule such as "orders_total >= 2"'
-        )
+        raise _whole_error(text, Said(
+            'the expression is empty; expected a rule such as "orders_total >= 2"',
+            key="expr.empty",
+        ))  # fmt: skip
     return _Parser(text).parse()
 
 
@@ -698,11 +753,15 @@ def _quote(value: str) -> str:
 
 def _number_text(value: int | float) -> str:
     if isinstance(value, float) and not math.isfinite(value):
+        reason = Said(f"{value} cannot be written in a rule", key="expr.unwritable",
+                      value=str(value))  # fmt: skip
         raise ExpressionError(
-            f"Expression error: {value} cannot be written in a rule.",
-            reason=f"{value} cannot be written in a rule",
+            f"Expression error: {reason}.",
+            reason=reason,
             text=str(value),
             position=None,
+            key="expr.error",
+            detail=reason,
         )
     return repr(value) if isinstance(value, float) else str(value)
 

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import polars as pl
 
+from tierwise._said import Said
 from tierwise.scheme._expr import (
     _ORDER_OPS,
     Arithmetic,
@@ -41,12 +42,12 @@ from tierwise.scheme._expr import (
 # --- Ibis -----------------------------------------------------------------------------------
 
 _CATEGORY_WORDS: Final = {
-    "boolean": "true/false",
-    "number": "a number",
-    "text": "text",
-    "date": "a date",
-    "timestamp": "a timestamp",
-    "null": "null",
+    "boolean": Said("true/false", key="expr.kind.boolean"),
+    "number": Said("a number", key="expr.kind.number"),
+    "text": Said("text", key="expr.kind.text"),
+    "date": Said("a date", key="expr.kind.date"),
+    "timestamp": Said("a timestamp", key="expr.kind.timestamp"),
+    "null": Said("null", key="expr.kind.null"),
 }
 _COMPARE_FUNCTIONS: Final[dict[str, Callable[[Any, Any], Any]]] = {
     "==": operator.eq,
@@ -56,6 +57,21 @@ _COMPARE_FUNCTIONS: Final[dict[str, Callable[[Any, Any], Any]]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+
+
+_NEEDS_WORDS: Final = {
+    "number": "a number",
+    "boolean": "a true/false value",
+    "booleans": "true/false values",
+    "numbers": "numbers",
+    "text": "text",
+    "numbers_or_dates": "numbers or dates",
+}
+
+
+def _needs(op: str, what: str) -> Said:
+    """``"<op>" needs <what>``, with its catalogue key ``expr.typed_needs.<what>``."""
+    return Said(f'"{op}" needs {_NEEDS_WORDS[what]}', key=f"expr.typed_needs.{what}", op=op)
 
 
 def _category(value: ir.Value) -> str:
@@ -90,17 +106,20 @@ class _IbisCompiler:
         self.table = table
         self.columns: tuple[str, ...] = tuple(table.columns)
 
-    def fail(self, reason: str) -> NoReturn:
+    def fail(self, reason: Said) -> NoReturn:
         raise _whole_error(to_text(self.root), reason)
 
-    def describe(self, expr: Expr, value: ir.Value) -> str:
+    def describe(self, expr: Expr, value: ir.Value) -> Said:
         category = _category(value)
         word = _CATEGORY_WORDS.get(category, category)
-        return f"{_clip(to_text(expr))} ({word}, {value.type()})"
+        text, dtype = _clip(to_text(expr)), str(value.type())
+        return Said(f"{text} ({word}, {dtype})", key="expr.typed", expr=text, kind=word,
+                    type=dtype)  # fmt: skip
 
-    def need(self, expr: Expr, value: ir.Value, categories: tuple[str, ...], what: str) -> None:
+    def need(self, expr: Expr, value: ir.Value, categories: tuple[str, ...], what: Said) -> None:
         if _category(value) not in categories:
-            self.fail(f"{what}, got {self.describe(expr, value)}")
+            got = self.describe(expr, value)
+            self.fail(Said(f"{what}, got {got}", key="expr.typed_needs", what=what, got=got))
 
     def compile(self, expr: Expr) -> ir.Value:
         match expr:
@@ -116,23 +135,23 @@ class _IbisCompiler:
                 return self.column(name)
             case Neg(operand=operand):
                 value = self.compile(operand)
-                self.need(operand, value, ("number",), '"-" needs a number')
+                self.need(operand, value, ("number",), _needs("-", "number"))
                 return -value
             case Not(operand=operand):
                 value = self.compile(operand)
-                self.need(operand, value, ("boolean",), '"not" needs a true/false value')
+                self.need(operand, value, ("boolean",), _needs("not", "boolean"))
                 return ~value
             case Logical(op=op, left=left, right=right):
                 lv, rv = self.compile(left), self.compile(right)
                 for side, value in ((left, lv), (right, rv)):
-                    self.need(side, value, ("boolean",), f'"{op}" needs true/false values')
+                    self.need(side, value, ("boolean",), _needs(op, "booleans"))
                 return (lv & rv) if op == "and" else (lv | rv)
             case Compare(op=op, left=left, right=right):
                 return self.comparison(op, left, right)
             case Arithmetic(op=op, left=left, right=right):
                 lv, rv = self.compile(left), self.compile(right)
                 for side, value in ((left, lv), (right, rv)):
-                    self.need(side, value, ("number",), f'"{op}" needs numbers')
+                    self.need(side, value, ("number",), _needs(op, "numbers"))
                 if op == "+":
                     return lv + rv
                 if op == "-":
@@ -145,16 +164,16 @@ class _IbisCompiler:
             case Contains(text=text, part=part):
                 tv, pv = self.compile(text), self.compile(part)
                 for side, value in ((text, tv), (part, pv)):
-                    self.need(side, value, ("text",), '"contains" needs text')
+                    self.need(side, value, ("text",), _needs("contains", "text"))
                 return tv.contains(pv)
             case In(operand=operand, values=values, negated=negated):
                 value = self.compile(operand)
                 wanted = "number" if isinstance(values[0], Number) else "text"
                 keyword = "not in" if negated else "in"
                 holds = "numbers" if wanted == "number" else "text"
-                self.need(
-                    operand, value, (wanted,), f'"{keyword}" with a list of {holds} needs {holds}'
-                )
+                what = Said(f'"{keyword}" with a list of {holds} needs {holds}',
+                            key=f"expr.typed_needs.in_{holds}", op=keyword)  # fmt: skip
+                self.need(operand, value, (wanted,), what)
                 items = [v.value for v in values]
                 return value.notin(items) if negated else value.isin(items)
             case Call(func=func, args=args):
@@ -171,25 +190,30 @@ class _IbisCompiler:
         ]
         if close:
             quoted = [f'"{c}"' for c in close[:3]]
-            options = (
-                quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
-            )
-            self.fail(f'unknown feature "{name}"; did you mean {options}?')
+            options = quoted[0]
+            if len(quoted) > 1:
+                most = ", ".join(quoted[:-1])
+                options = Said(f"{most} or {quoted[-1]}", key="expr.or", first=most,
+                               last=quoted[-1])  # fmt: skip
+            self.fail(Said(f'unknown feature "{name}"; did you mean {options}?',
+                           key="expr.unknown_feature_close", name=name, options=options))  # fmt: skip
         known = ", ".join(sorted(self.columns)[:10]) + (", …" if len(self.columns) > 10 else "")
-        self.fail(f'unknown feature "{name}"; no feature has a similar name (known: {known})')
+        self.fail(Said(
+            f'unknown feature "{name}"; no feature has a similar name (known: {known})',
+            key="expr.unknown_feature", name=name, known=known,
+        ))  # fmt: skip
 
     def comparison(self, op: CompareOp, left: Expr, right: Expr) -> ir.Value:
         lv, rv = self.compile(left), self.compile(right)
         lc, rc = _category(lv), _category(rv)
         if op in _ORDER_OPS:
             for side, value in ((left, lv), (right, rv)):
-                self.need(
-                    side, value, ("number", "date", "timestamp"), f'"{op}" needs numbers or dates'
-                )
+                self.need(side, value, ("number", "date", "timestamp"),
+                          _needs(op, "numbers_or_dates"))  # fmt: skip
         if lc != rc:
-            self.fail(
-                f'"{op}" cannot compare {self.describe(left, lv)} with {self.describe(right, rv)}'
-            )
+            one, other = self.describe(left, lv), self.describe(right, rv)
+            self.fail(Said(f'"{op}" cannot compare {one} with {other}',
+                           key="expr.cannot_compare", op=op, left=one, right=other))  # fmt: skip
         return _COMPARE_FUNCTIONS[op](lv, rv)
 
     def call(self, func: FunctionName, args: tuple[Expr, ...]) -> ir.Value:
@@ -199,11 +223,16 @@ class _IbisCompiler:
         if func == "coalesce":
             categories = {_category(v) for v in values} - {"null"}
             if len(categories) > 1:
-                shown = " and ".join(self.describe(a, v) for a, v in zip(args, values, strict=True))
-                self.fail(f"coalesce() needs values of one kind, got {shown}")
+                shown = [self.describe(a, v) for a, v in zip(args, values, strict=True)]
+                both = functools.reduce(
+                    lambda a, b: Said(f"{a} and {b}", key="expr.and", first=a, second=b), shown
+                )
+                self.fail(Said(f"coalesce() needs values of one kind, got {both}",
+                               key="expr.typed_coalesce", got=both))  # fmt: skip
             return ibis.coalesce(*values)
         for arg, value in zip(args, values, strict=True):
-            self.need(arg, value, ("number",), f"{func}() needs numbers")
+            what = Said(f"{func}() needs numbers", key="expr.typed_needs.function", func=func)
+            self.need(arg, value, ("number",), what)
         if func == "abs":
             return values[0].abs()
         # LEAST/GREATEST skip nulls on DuckDB, PostgreSQL and Spark alike.

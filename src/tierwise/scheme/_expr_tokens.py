@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
+from tierwise._said import Said
+
 _INT_MAX: Final = 2**63 - 1
 
 
@@ -33,11 +35,18 @@ _NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS: Final = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/")
 _PUNCTUATION: Final = "()[],"
 _MISTAKES_2: Final = {"&&": '"and"', "||": '"or"', "<>": '"!="'}
-_MISTAKES_1: Final = {"=": '"==" to compare', "!": '"not"', "&": '"and"', "|": '"or"'}
+_MISTAKES_1: Final = {"!": '"not"', "&": '"and"', "|": '"or"'}
+
+
+def _use(found: str, use: str) -> Said:
+    return Said(f'unexpected "{found}"; use {use}', key="expr.unexpected_use", found=found,
+                use=use)  # fmt: skip
 
 
 class _BadText(Exception):
-    def __init__(self, pos: int, reason: str) -> None:
+    """Unreadable text at ``pos``; ``reason`` (a `Said`) is the parser's error."""
+
+    def __init__(self, pos: int, reason: Said) -> None:
         super().__init__(reason)
         self.pos = pos
         self.reason = reason
@@ -83,25 +92,29 @@ def _scan(text: str, tokens: list[_Token]) -> None:
                 tokens.append(_Token("name", word, i, word))
             i = match.end()
         elif (two := text[i : i + 2]) in _MISTAKES_2:
-            raise _BadText(i, f'unexpected "{two}"; use {_MISTAKES_2[two]}')
+            raise _BadText(i, _use(two, _MISTAKES_2[two]))
         elif two in _OPERATORS:
             tokens.append(_Token("op", two, i, two))
             i += 2
         elif ch in _OPERATORS:
             tokens.append(_Token("op", ch, i, ch))
             i += 1
+        elif ch == "=":
+            raise _BadText(i, Said('unexpected "="; use "==" to compare',
+                                   key="expr.unexpected_equals"))  # fmt: skip
         elif ch in _MISTAKES_1:
-            raise _BadText(i, f'unexpected "{ch}"; use {_MISTAKES_1[ch]}')
+            raise _BadText(i, _use(ch, _MISTAKES_1[ch]))
         elif ch.isalpha():
-            raise _BadText(
-                i,
+            raise _BadText(i, Said(
                 f'unexpected character "{ch}"; feature names use only A-Z, a-z, 0-9 and _, '
-                "and text must be in quotes",
-            )
+                "and text must be in quotes", key="expr.unexpected_letter", found=ch,
+            ))  # fmt: skip
         elif ch == ".":
-            raise _BadText(i, 'unexpected "."; feature names use only A-Z, a-z, 0-9 and _')
+            raise _BadText(i, Said('unexpected "."; feature names use only A-Z, a-z, 0-9 and _',
+                                   key="expr.unexpected_dot"))  # fmt: skip
         else:
-            raise _BadText(i, f'unexpected character "{ch}"')
+            raise _BadText(i, Said(f'unexpected character "{ch}"',
+                                   key="expr.unexpected_character", found=ch))  # fmt: skip
 
 
 def _read_string(text: str, start: int) -> tuple[_Token, int]:
@@ -117,12 +130,14 @@ def _read_string(text: str, start: int) -> tuple[_Token, int]:
                 chars.append(text[i + 1])
                 i += 2
                 continue
-            raise _BadText(
-                i, "a backslash in text must be followed by a quote or another backslash"
-            )
+            raise _BadText(i, Said(
+                "a backslash in text must be followed by a quote or another backslash",
+                key="expr.backslash",
+            ))  # fmt: skip
         chars.append(ch)
         i += 1
-    raise _BadText(start, "the text starting here has no closing quote")
+    raise _BadText(start, Said("the text starting here has no closing quote",
+                               key="expr.unclosed_quote"))  # fmt: skip
 
 
 def _number_token(text: str, match: re.Match[str]) -> _Token:
@@ -131,11 +146,13 @@ def _number_token(text: str, match: re.Match[str]) -> _Token:
     if any(c in raw for c in ".eE"):
         value = float(raw)
         if not math.isfinite(value):
-            raise _BadText(match.start(), f"the number {raw} is too large")
+            raise _BadText(match.start(), Said(f"the number {raw} is too large",
+                                               key="expr.number_too_large", number=raw))  # fmt: skip
     else:
         value = int(raw)
         if value > _INT_MAX:
-            raise _BadText(
-                match.start(), f"the integer {raw} is too large (the limit is {_INT_MAX})"
-            )
+            raise _BadText(match.start(), Said(
+                f"the integer {raw} is too large (the limit is {_INT_MAX})",
+                key="expr.integer_too_large", number=raw, limit=_INT_MAX,
+            ))  # fmt: skip
     return _Token("number", value, match.start(), raw)

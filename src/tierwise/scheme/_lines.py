@@ -5,6 +5,10 @@
 the node marks of ``yaml.compose``. A path that is not in the text (a required key left out)
 points at its nearest ancestor that is. YAML syntax errors carry their line already.
 
+Each problem also names its message in the catalogue (``key``, ``params``; zh and en in
+``tierwise/web/messages_scheme_checks.yaml``): `Problem.said` is what the editor and the CLI
+say in the reader's language; ``message`` stays the English text.
+
 Example::
 
     >>> check = check_document("name: x\\ndimensions: {}\\n")
@@ -20,29 +24,45 @@ from typing import Any, Final
 
 import yaml
 
+from tierwise._said import Said
 from tierwise.errors import SchemeError
-from tierwise.scheme._io import MAX_DOCUMENT, load_scheme, scheme_hash
+from tierwise.scheme._io import MAX_DOCUMENT, load_scheme, scheme_hash, yaml_problem
 from tierwise.scheme._model import Scheme
+from tierwise.scheme._said import TOP_LEVEL, Located
 from tierwise.scheme._validate import check_scheme
 
 #: a scheme is a few hundred values; far more means aliases that multiply (a "billion laughs")
 MAX_NODES: Final = 200_000
-TOP_LEVEL: Final = "(top level)"
 
 _MESSAGE = re.compile(r"^Scheme error at (?P<path>.+?): (?P<text>.*)$", re.DOTALL)
 _PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 # a model check may name the item inside its path: "points must increase (... at points[2])"
 _INNER = re.compile(r"\bat ([a-z_]+(?:\[\d+\])+)\)")
+_NAMES_ITEM: Final = frozenset({"scheme.check.must_increase", "scheme.check.other"})
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem of a scheme document: where (path and 1-based line) and what."""
+    """One problem of a scheme document: where (path and 1-based line) and what — ``message``
+    in English, ``key`` and ``params`` its entry in the message catalogue."""
 
     message: str
     path: str | None = None
     line: int | None = None
     column: int | None = None
+    key: str = "scheme.check.other"
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def of(cls, said: Said, path: str | None = None, line: int | None = None,
+           column: int | None = None, *, stop: str = "") -> Problem:  # fmt: skip
+        """The problem ``said`` says (its English text, then ``stop``) at path and line."""
+        return cls(f"{said}{stop}", path, line, column, said.key, dict(said.params))
+
+    @property
+    def said(self) -> Said:
+        """The message with its key and params, for `tierwise._said.say`."""
+        return Said(self.message, key=self.key, **self.params)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +70,8 @@ class Problem:
             "line": self.line,
             "column": self.column,
             "message": self.message,
+            "key": self.key,
+            "params": self.said.to_dict()["params"],
         }
 
 
@@ -157,23 +179,32 @@ def _expanded_size(root: yaml.Node) -> int | None:
 
 def _syntax_problem(error: yaml.YAMLError) -> Problem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
     line = mark.line + 1 if mark is not None else None
     column = mark.column + 1 if mark is not None else None
-    where = f" at line {line}, column {column}" if line else ""
-    return Problem(f"Scheme YAML cannot be read{where}: {problem}.", None, line, column)
+    return Problem.of(yaml_problem(error, context=True), None, line, column)
 
 
 def _problem(message: str, root: yaml.Node) -> Problem:
-    match = _MESSAGE.match(message)
-    if match is None:
-        return Problem(message, None, root.start_mark.line + 1, None)
-    path = match["path"]
-    inner = _INNER.search(match["text"])
+    if isinstance(message, Located):
+        path, text = message.path, str(message.detail)
+        said: Said = message.detail
+        stop = str(message).removeprefix(f"Scheme error at {path}: {text}")
+    else:
+        match = _MESSAGE.match(message)
+        if match is None:
+            said = message if isinstance(message, Said) else _other(message)
+            return Problem.of(said, None, root.start_mark.line + 1, None)
+        path, text, said, stop = match["path"], match["text"], _other(match["text"]), ""
+    inner = _INNER.search(text) if said.key in _NAMES_ITEM else None
     if inner and path != TOP_LEVEL:
         path = f"{path}.{inner[1]}"
     line, column = locate(root, path)
-    return Problem(match["text"], path, line, column)
+    return Problem.of(said, path, line, column, stop=stop)
+
+
+def _other(text: str) -> Said:
+    """A message no check named (none should be: ``tests/scheme/test_said.py``)."""
+    return Said(text, key="scheme.check.other", detail=text)
 
 
 def check_document(text: str) -> DocumentCheck:
@@ -183,27 +214,34 @@ def check_document(text: str) -> DocumentCheck:
     features they use), plus limits on size and alias expansion.
     """
     if len(text) > MAX_DOCUMENT:
-        return DocumentCheck(
-            None, [Problem(f"The document is larger than {MAX_DOCUMENT:,} characters.")]
-        )
+        return DocumentCheck(None, [Problem.of(Said(
+            f"The document is larger than {MAX_DOCUMENT:,} characters.",
+            key="scheme.check.too_large", limit=MAX_DOCUMENT,
+        ))])  # fmt: skip
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         return DocumentCheck(None, [_syntax_problem(error)])
     if root is None:
-        return DocumentCheck(
-            None, [Problem("The document is empty: write a scheme (name, dimensions).", None, 1)]
-        )
+        return DocumentCheck(None, [Problem.of(Said(
+            "The document is empty: write a scheme (name, dimensions).", key="scheme.check.empty"
+        ), None, 1)])  # fmt: skip
     size = _expanded_size(root)
     if size is None or size > MAX_NODES:
-        why = "refers to itself" if size is None else f"expands to more than {MAX_NODES:,} values"
-        return DocumentCheck(
-            None, [Problem(f"The document {why} through YAML aliases (*name); write it out.")]
-        )
+        if size is None:
+            said = Said("The document refers to itself through YAML aliases (*name); write it out.",
+                        key="scheme.check.alias_loop")  # fmt: skip
+        else:
+            said = Said(
+                f"The document expands to more than {MAX_NODES:,} values through YAML aliases "
+                "(*name); write it out.", key="scheme.check.alias_size", limit=MAX_NODES,
+            )  # fmt: skip
+        return DocumentCheck(None, [Problem.of(said)])
     try:
         scheme = load_scheme(text)
     except SchemeError as error:
-        return DocumentCheck(None, _sorted([_problem(m, root) for m in str(error).splitlines()]))
+        lines = getattr(error, "problems", None) or str(error).splitlines()
+        return DocumentCheck(None, _sorted([_problem(m, root) for m in lines]))
     return DocumentCheck(scheme, _sorted([_problem(m, root) for m in check_scheme(scheme)]))
 
 

@@ -20,8 +20,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tierwise._said import Said
+from tierwise.scheme._said import Located, pydantic_said, said, where
+
 INSUFFICIENT = "insufficient"
 #: a whole-scheme check names the YAML path it is about as ``AT + path + ": " + message``
+#: (a `Located` message, so that the message keeps its catalogue key)
 AT = "@"
 
 
@@ -65,19 +69,23 @@ class Cut(_Model):
     def _complete(self) -> Cut:
         need = {"thresholds": "points", "quantiles": "probs", "jenks": "classes"}[self.by]
         if getattr(self, need) is None:
-            raise ValueError(f"cut by {self.by} needs {need}")
+            raise ValueError(Said(f"cut by {self.by} needs {need}", key="scheme.check.cut_needs",
+                                  by=self.by, needs=need))  # fmt: skip
         for name in ("points", "probs"):
             values = getattr(self, name)
             if values is None:
                 continue
             for i in range(1, len(values)):
                 if values[i] <= values[i - 1]:
-                    raise ValueError(
-                        f"{name} must increase (got {values[i]:g} after "
-                        f"{values[i - 1]:g} at {name}[{i}])"
-                    )
+                    got, before = f"{values[i]:g}", f"{values[i - 1]:g}"
+                    raise ValueError(Said(
+                        f"{name} must increase (got {got} after {before} at {name}[{i}])",
+                        key="scheme.check.must_increase", name=name, value=got, previous=before,
+                        index=i,
+                    ))  # fmt: skip
         if self.probs is not None and not all(0 < p < 1 for p in self.probs):
-            raise ValueError("probs must lie strictly between 0 and 1")
+            raise ValueError(Said("probs must lie strictly between 0 and 1",
+                                  key="scheme.check.probs_range"))  # fmt: skip
         return self
 
     @property
@@ -134,13 +142,19 @@ class _Dimension(_Model):
         keys = [label.key for label in self.labels]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
-            raise ValueError(f"label keys must be unique (repeated: {', '.join(dupes)})")
+            repeated = ", ".join(dupes)
+            raise ValueError(Said(f"label keys must be unique (repeated: {repeated})",
+                                  key="scheme.check.labels_repeated", keys=repeated))  # fmt: skip
         if INSUFFICIENT in keys:
-            raise ValueError(f'"{INSUFFICIENT}" is reserved for insufficient data')
+            raise ValueError(Said(f'"{INSUFFICIENT}" is reserved for insufficient data',
+                                  key="scheme.check.label_reserved", label=INSUFFICIENT))  # fmt: skip
         return self
 
     def fallback_dimension(self) -> _Dimension | None:
-        """The dimension used when a model output it reads is unavailable (None: no fallback)."""
+        """The dimension used when a model output it reads is unavailable (None: no fallback).
+
+        A fallback that is not sound raises ``ValueError(where("fallback…", detail))``.
+        """
         if self.fallback is None:
             return None
         from pydantic import TypeAdapter, ValidationError
@@ -152,23 +166,24 @@ class _Dimension(_Model):
         )
         data = inherited | self.fallback
         if "fallback" in self.fallback:
-            raise ValueError("fallback: a fallback cannot have a fallback of its own")
+            raise ValueError(where("fallback", Said("a fallback cannot have a fallback of its own",
+                                                    key="scheme.check.fallback_nested")))  # fmt: skip
         try:
             adapter: TypeAdapter[_Dimension] = TypeAdapter(Dimension)  # type: ignore[arg-type]
             dim = adapter.validate_python(data)
         except ValidationError as error:
             first = error.errors()[0]
-            where = "".join(
+            path = "".join(
                 f"[{p}]" if isinstance(p, int) else f".{p}"
                 for p in first["loc"][1:]  # [0] is the method tag
             )
-            msg = str(first["msg"]).removeprefix("Value error, ")
-            raise ValueError(f"fallback{where}: {msg}") from None
+            raise ValueError(where(f"fallback{path}", pydantic_said(first))) from None
         if sorted(dim.keys()) != sorted(self.keys()):
-            raise ValueError(
-                "fallback: its labels must be the same keys as the dimension's "
-                f"({', '.join(self.keys())})"
-            )
+            keys = ", ".join(self.keys())
+            raise ValueError(where("fallback", Said(
+                f"its labels must be the same keys as the dimension's ({keys})",
+                key="scheme.check.fallback_labels", keys=keys,
+            )))  # fmt: skip
         return dim
 
     def keys(self) -> list[str]:
@@ -189,14 +204,16 @@ class _Ordered(_Dimension):
     @model_validator(mode="after")
     def _labels_fit_cut(self) -> _Ordered:
         if len(self.labels) != self.cut.n_classes:
-            raise ValueError(
-                f"the cut makes {self.cut.n_classes} classes but "
-                f"{len(self.labels)} labels are listed (lowest first)"
-            )
+            classes, listed = self.cut.n_classes, len(self.labels)
+            raise ValueError(Said(
+                f"the cut makes {classes} classes but {listed} labels are listed (lowest first)",
+                key="scheme.check.labels_vs_cut", classes=classes, labels=listed,
+            ))  # fmt: skip
         if self.hysteresis:
-            unknown = [k for k in self.hysteresis.protected if k not in self.keys()]
+            unknown = ", ".join(k for k in self.hysteresis.protected if k not in self.keys())
             if unknown:
-                raise ValueError(f"hysteresis.protected names unknown labels: {', '.join(unknown)}")
+                raise ValueError(Said(f"hysteresis.protected names unknown labels: {unknown}",
+                                      key="scheme.check.protected_unknown", keys=unknown))  # fmt: skip
         return self
 
     @property
@@ -227,18 +244,29 @@ class RFMDimension(_Dimension):
     @classmethod
     def _five_by_five(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         if sorted(value) != ["1", "2", "3", "4", "5"]:
-            raise ValueError("score_map needs the R scores 1 to 5 as keys")
+            raise ValueError(Said("score_map needs the R scores 1 to 5 as keys",
+                                  key="scheme.check.score_map_keys"))  # fmt: skip
         for r, row in value.items():
             if len(row) != 5:
-                raise ValueError(f"score_map.{r} needs 5 labels (FM scores 1 to 5), got {len(row)}")
+                raise ValueError(Said(
+                    f"score_map.{r} needs 5 labels (FM scores 1 to 5), got {len(row)}",
+                    key="scheme.check.score_map_row", score=r, count=len(row),
+                ))  # fmt: skip
         return value
 
     @model_validator(mode="after")
     def _map_uses_labels(self) -> RFMDimension:
         unknown = sorted({k for row in self.score_map.values() for k in row} - set(self.keys()))
         if unknown:
-            raise ValueError(f"score_map uses labels that are not listed: {', '.join(unknown)}")
+            keys = ", ".join(unknown)
+            raise ValueError(Said(f"score_map uses labels that are not listed: {keys}",
+                                  key="scheme.check.score_map_labels", keys=keys))  # fmt: skip
         return self
+
+
+def _otherwise(label: str) -> Said:
+    return Said(f"otherwise {label!r} is not a listed label", key="scheme.check.otherwise_label",
+                label=repr(label))  # fmt: skip
 
 
 class Rule(_Model):
@@ -261,9 +289,11 @@ class RulesDimension(_Dimension):
         keys = set(self.keys())
         for i, rule in enumerate(self.rules):
             if rule.label not in keys:
-                raise ValueError(f"rules[{i}].label {rule.label!r} is not a listed label")
+                raise ValueError(Said(f"rules[{i}].label {rule.label!r} is not a listed label",
+                                      key="scheme.check.rule_label", index=i,
+                                      label=repr(rule.label)))  # fmt: skip
         if self.otherwise not in keys:
-            raise ValueError(f"otherwise {self.otherwise!r} is not a listed label")
+            raise ValueError(_otherwise(self.otherwise))
         return self
 
 
@@ -279,15 +309,18 @@ class MappingDimension(_Dimension):
         keys = set(self.keys())
         for key in [*self.groups, self.otherwise]:
             if key not in keys:
-                raise ValueError(f"{key!r} is not a listed label")
+                raise ValueError(Said(f"{key!r} is not a listed label",
+                                      key="scheme.check.group_label", label=repr(key)))  # fmt: skip
         seen: dict[str, str] = {}
         for key, values in self.groups.items():
             for value in values:
                 norm = value.strip().casefold()
                 if norm in seen and seen[norm] != key:
-                    raise ValueError(
-                        f"value {value!r} is in both groups {seen[norm]!r} and {key!r}"
-                    )
+                    raise ValueError(Said(
+                        f"value {value!r} is in both groups {seen[norm]!r} and {key!r}",
+                        key="scheme.check.group_overlap", value=repr(value),
+                        first=repr(seen[norm]), second=repr(key),
+                    ))  # fmt: skip
                 seen[norm] = key
         return self
 
@@ -306,7 +339,9 @@ class GridDimension(_Dimension):
         used = {v for row in self.cells.values() for v in row.values()} | {self.otherwise}
         unknown = sorted(used - keys)
         if unknown:
-            raise ValueError(f"cells use labels that are not listed: {', '.join(unknown)}")
+            listed = ", ".join(unknown)
+            raise ValueError(Said(f"cells use labels that are not listed: {listed}",
+                                  key="scheme.check.cells_labels", keys=listed))  # fmt: skip
         return self
 
 
@@ -351,7 +386,9 @@ class ClusterSettings(_Model):
     @model_validator(mode="after")
     def _range(self) -> ClusterSettings:
         if self.k_max < self.k_min:
-            raise ValueError(f"k_max ({self.k_max}) must be at least k_min ({self.k_min})")
+            raise ValueError(Said(f"k_max ({self.k_max}) must be at least k_min ({self.k_min})",
+                                  key="scheme.check.k_range", k_max=self.k_max,
+                                  k_min=self.k_min))  # fmt: skip
         return self
 
 
@@ -390,7 +427,10 @@ class Scheme(_Model):
 
         for name in value:
             if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", name):
-                raise ValueError(f"dimension name {name!r} must be lower_snake_case (a-z, 0-9, _)")
+                raise ValueError(Said(
+                    f"dimension name {name!r} must be lower_snake_case (a-z, 0-9, _)",
+                    key="scheme.check.dimension_name", name=repr(name),
+                ))  # fmt: skip
         return value
 
     @model_validator(mode="after")
@@ -401,6 +441,10 @@ class Scheme(_Model):
             try:
                 dim.fallback_dimension()
             except ValueError as error:
+                found = said(error)
+                if isinstance(found, Located):
+                    path = f"{AT}dimensions.{name}.{found.path}"
+                    raise ValueError(where(path, found.detail)) from None
                 raise ValueError(f"{AT}dimensions.{name}.{error}") from None
         return self
 
@@ -411,10 +455,11 @@ class Scheme(_Model):
                 for ref in (dim.rows, dim.columns):
                     target = self.dimensions.get(ref)
                     if target is None or isinstance(target, GridDimension):
-                        raise ValueError(
+                        raise ValueError(Said(
                             f"{name}: grid refers to {ref!r}, which must be another "
-                            "dimension of this scheme (not a grid)"
-                        )
+                            "dimension of this scheme (not a grid)",
+                            key="scheme.check.grid_ref", name=name, ref=repr(ref),
+                        ))  # fmt: skip
         return self
 
 

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
+from tierwise._said import Said
 from tierwise.scheme._model import Text, _Model
+from tierwise.scheme._said import at
 
 if TYPE_CHECKING:
     from tierwise.scheme._model import Scheme
@@ -62,15 +64,20 @@ class Playbook(_Model):
     @model_validator(mode="after")
     def _cadence_needs_a_channel(self) -> Playbook:
         if self.cadence_days is not None and self.channel == "none":
-            raise ValueError(
+            raise ValueError(Said(
                 f"cadence_days {self.cadence_days} needs a channel (visit, call, email, sms "
-                "or wechat); leave cadence_days out for no proactive contact"
-            )
+                "or wechat); leave cadence_days out for no proactive contact",
+                key="scheme.check.cadence_channel", days=self.cadence_days,
+            ))  # fmt: skip
         if self.cadence_days is None and self.channel != "none":
-            raise ValueError(f"channel {self.channel!r} needs cadence_days (how often)")
+            raise ValueError(Said(f"channel {self.channel!r} needs cadence_days (how often)",
+                                  key="scheme.check.channel_cadence",
+                                  channel=repr(self.channel)))  # fmt: skip
         for i, name in enumerate(self.care):
             if not name or not name.replace("_", "").isalnum() or not name.islower():
-                raise ValueError(f"care[{i}] {name!r} must be a lower_snake_case event name")
+                raise ValueError(Said(f"care[{i}] {name!r} must be a lower_snake_case event name",
+                                      key="scheme.check.care_name", index=i,
+                                      name=repr(name)))  # fmt: skip
         return self
 
     @property
@@ -123,31 +130,38 @@ def check_playbooks(scheme: Scheme) -> list[str]:
 
     def labels_of(ref: str, where: str) -> set[str] | None:
         if ref not in dims:
-            errors.append(
-                f"Scheme error at {where}: {ref!r} is not a dimension of this scheme "
-                f"(one of {', '.join(dims)})."
-            )
+            names = ", ".join(dims)
+            errors.append(at(where, Said(
+                f"{ref!r} is not a dimension of this scheme (one of {names}).",
+                key="scheme.check.playbook_dimension", ref=repr(ref), dimensions=names,
+            )))  # fmt: skip
             return None
         return set(dims[ref].keys())
 
     keys = labels_of(books.dimension, "playbooks.dimension")
     if keys is not None:
-        errors.extend(
-            f"Scheme error at playbooks.tiers.{tier}: {tier!r} is not a label of "
-            f"{books.dimension} (labels: {', '.join(dims[books.dimension].keys())})."
-            for tier in books.tiers
-            if tier not in keys
-        )
+        listed = ", ".join(dims[books.dimension].keys())
+        for tier in books.tiers:
+            if tier not in keys:
+                errors.append(at(f"playbooks.tiers.{tier}", Said(
+                    f"{tier!r} is not a label of {books.dimension} (labels: {listed}).",
+                    key="scheme.check.playbook_tier", tier=repr(tier), dimension=books.dimension,
+                    labels=listed,
+                )))  # fmt: skip
     if books.win_back is not None:
         churn = labels_of(books.win_back.dimension, "playbooks.win_back.dimension")
         if churn is not None:
             errors.extend(
-                f"Scheme error at playbooks.win_back.labels[{i}]: {label!r} is not a label of "
-                f"{books.win_back.dimension}."
+                at(f"playbooks.win_back.labels[{i}]", _not_label(label, books.win_back.dimension))
                 for i, label in enumerate(books.win_back.labels)
                 if label not in churn
             )
     return errors
+
+
+def _not_label(label: str, dimension: str) -> Said:
+    return Said(f"{label!r} is not a label of {dimension}.", key="scheme.check.not_label_of",
+                label=repr(label), dimension=dimension)  # fmt: skip
 
 
 __all__ = [

@@ -6,6 +6,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
+from tierwise._said import Said
 from tierwise.errors import SchemeError
 from tierwise.features._catalog import FEATURES, MODEL_FEATURES
 from tierwise.scheme._expr import ExpressionError, parse
@@ -21,17 +22,21 @@ from tierwise.scheme._model import (
     Scheme,
     ScoreDimension,
 )
-from tierwise.scheme._playbook import check_playbooks
+from tierwise.scheme._playbook import _not_label, check_playbooks
+from tierwise.scheme._said import SchemeProblems, at
 
 
 def _unknown(name: str, where: str) -> str | None:
     if name in FEATURES or name.startswith("attr_"):
         return None
-    close = difflib.get_close_matches(name, list(FEATURES), n=3)
-    hint = (
-        f" Did you mean {', '.join(close)}?" if close else " `tierwise scheme features` lists them."
-    )
-    return f"Scheme error at {where}: unknown feature {name!r}.{hint}"
+    close = ", ".join(difflib.get_close_matches(name, list(FEATURES), n=3))
+    if close:
+        detail = Said(f"unknown feature {name!r}. Did you mean {close}?",
+                      key="scheme.check.unknown_feature_close", name=repr(name), close=close)  # fmt: skip
+    else:
+        detail = Said(f"unknown feature {name!r}. `tierwise scheme features` lists them.",
+                      key="scheme.check.unknown_feature", name=repr(name))  # fmt: skip
+    return at(where, detail)
 
 
 _TYPES = {"text": "string", "date": "date"}
@@ -48,14 +53,16 @@ def _feature_table() -> Any:
 
 
 def check_scheme(scheme: Scheme) -> list[str]:
-    """Every problem found, as messages naming the YAML path; empty when the scheme is sound."""
+    """Every problem found, as messages naming the YAML path; empty when the scheme is sound.
+
+    Each is a `tierwise.scheme._said.Located` (its catalogue key and params, and its path)."""
     errors: list[str] = []
 
     def rule(text: str, where: str) -> None:
         try:
             expr = parse(text)
         except ExpressionError as error:
-            errors.append(f"Scheme error at {where}: {error}")
+            errors.append(at(where, error.said))
             return
         unknown = [e for n in sorted(expr.names()) if (e := _unknown(n, where))]
         errors.extend(unknown)
@@ -64,13 +71,14 @@ def check_scheme(scheme: Scheme) -> list[str]:
         try:
             value = to_ibis(expr, _feature_table())
         except ExpressionError as error:
-            errors.append(f"Scheme error at {where}: {error}")
+            errors.append(at(where, error.said))
             return
         if not value.type().is_boolean():
-            errors.append(
-                f"Scheme error at {where}: {text!r} is a {value.type()} value, not a "
-                "condition (compare it, e.g. `... > 0`)."
-            )
+            errors.append(at(where, Said(
+                f"{text!r} is a {value.type()} value, not a condition (compare it, e.g. "
+                "`... > 0`).", key="scheme.check.not_condition", rule=repr(text),
+                type=str(value.type()),
+            )))  # fmt: skip
 
     def dimension(name: str, dim: Any, base: str) -> None:
         if dim.insufficient:
@@ -95,14 +103,10 @@ def check_scheme(scheme: Scheme) -> list[str]:
                 allowed = {*ref.keys(), "insufficient"}
                 for row, cells in dim.cells.items():
                     if axis == "rows" and row not in allowed:
-                        errors.append(
-                            f"Scheme error at {base}.cells.{row}: {row!r} is not a "
-                            f"label of {dim.rows}."
-                        )
+                        errors.append(at(f"{base}.cells.{row}", _not_label(row, dim.rows)))
                     if axis == "columns":
                         errors.extend(
-                            f"Scheme error at {base}.cells.{row}.{col}: {col!r} is not a label "
-                            f"of {dim.columns}."
+                            at(f"{base}.cells.{row}.{col}", _not_label(col, dim.columns))
                             for col in cells
                             if col not in allowed
                         )
@@ -114,10 +118,10 @@ def check_scheme(scheme: Scheme) -> list[str]:
             dimension(name, fallback, f"dimensions.{name}.fallback")
     for i, feature in enumerate(scheme.models.clusters.features):
         if feature in MODEL_FEATURES:
-            errors.append(
-                f"Scheme error at models.clusters.features[{i}]: {feature!r} is a model output; "
-                "clusters are found on the customers' own features."
-            )
+            errors.append(at(f"models.clusters.features[{i}]", Said(
+                f"{feature!r} is a model output; clusters are found on the customers' own "
+                "features.", key="scheme.check.cluster_model_output", feature=repr(feature),
+            )))  # fmt: skip
         elif err := _unknown(feature, f"models.clusters.features[{i}]"):
             errors.append(err)
     if scheme.playbooks is not None:
@@ -160,16 +164,18 @@ def load_checked(source: str | Path) -> Scheme:
     scheme = load_scheme(source)
     errors = check_scheme(scheme)
     if errors:
-        raise SchemeError("\n".join(errors))
+        raise SchemeProblems([e for e in errors if isinstance(e, Said)])
     return scheme
 
 
 def validate_scheme(source: str | Path) -> dict[str, Any]:
-    """A report for `tierwise scheme validate`: valid, errors, name and dimensions."""
+    """A report for `tierwise scheme validate`: valid, errors (English `Said` lines, said in
+    the reader's language by `tierwise.scheme._said.say_line`), name and dimensions."""
     try:
         scheme = load_scheme(source)
     except SchemeError as error:
-        return {"valid": False, "errors": str(error).splitlines(), "name": None, "dimensions": []}
+        lines = getattr(error, "problems", None) or str(error).splitlines()
+        return {"valid": False, "errors": lines, "name": None, "dimensions": []}
     errors = check_scheme(scheme)
     return {
         "valid": not errors,

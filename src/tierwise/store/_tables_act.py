@@ -29,6 +29,7 @@ TASK_KINDS: Final = ("follow_up", "win_back", "care", "complaint", "notice")
 TASK_STATES: Final = ("open", "done", "snoozed", "skipped", "cancelled")
 POOL_EVENTS: Final = ("assigned", "claimed", "released", "warned", "recycled")
 DELIVERY_STATES: Final = ("pending", "delivered", "dead")
+DIGEST_STATES: Final = ("sending", "sent", "failed")
 WEBHOOK_FORMATS: Final = ("json", "wecom", "dingtalk", "feishu")
 TASK_KEY_LENGTH: Final = 200
 
@@ -227,9 +228,32 @@ care_sends = sa.Table(
     sa.Index(None, "customer_pk", "sent_at"),
 )
 
+# the reps' email digests: at most one per user and UTC day. The row is claimed ("sending")
+# before the mail goes out, so two schedule runs at once send one; a failed send is retried.
+digest_sends = sa.Table(
+    "digest_sends",
+    metadata,
+    _id(),
+    sa.Column(
+        "user_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("day", sa.Date(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="sending"),
+    sa.Column("item_count", sa.Integer(), nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("attempts", sa.Integer(), nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("error", sa.Text()),
+    # when the latest attempt claimed it: a claim older than the lease is taken over
+    sa.Column("claimed_at", TS, nullable=False, default=utcnow),
+    sa.Column("sent_at", TS),
+    sa.CheckConstraint(_in("status", DIGEST_STATES), name="status"),
+    # one per user and day; serves the foreign key
+    sa.UniqueConstraint("user_id", "day"),
+)
+
 
 __all__ = [
     "DELIVERY_STATES",
+    "DIGEST_STATES",
     "POOL_EVENTS",
     "TASK_KEY_LENGTH",
     "TASK_KINDS",
@@ -237,6 +261,7 @@ __all__ = [
     "WEBHOOK_FORMATS",
     "care_sends",
     "complaint_sla",
+    "digest_sends",
     "pool_events",
     "rep_caps",
     "tasks",

@@ -249,6 +249,8 @@ orders = sa.Table(
     sa.Column("quantity", NUMBER),
     sa.Column("cost", NUMBER),
     sa.Column("gross_profit", NUMBER),
+    # the amount given off the line (coupons, promotions): optional, read by the cost to serve
+    sa.Column("discount", NUMBER),
     sa.Column("currency", sa.Text()),
     sa.Column("product_id", sa.Text()),
     sa.Column("product_name", sa.Text()),
@@ -568,6 +570,7 @@ login_attempts = sa.Table(
 # the act tables (tasks, pool, complaint SLAs, webhooks, care) are in their own module
 from tierwise.store._tables_act import (  # noqa: E402
     DELIVERY_STATES,
+    DIGEST_STATES,
     POOL_EVENTS,
     TASK_KEY_LENGTH,
     TASK_KINDS,
@@ -575,6 +578,7 @@ from tierwise.store._tables_act import (  # noqa: E402
     WEBHOOK_FORMATS,
     care_sends,
     complaint_sla,
+    digest_sends,
     pool_events,
     rep_caps,
     tasks,
@@ -598,6 +602,7 @@ __all__ = [
     "BATCH_STATES",
     "CANONICAL",
     "DELIVERY_STATES",
+    "DIGEST_STATES",
     "EMAIL_LENGTH",
     "ENUM_LENGTH",
     "JOB_STATES",
@@ -624,6 +629,7 @@ __all__ = [
     "customer_merges",
     "customer_owners",
     "customers",
+    "digest_sends",
     "feedback",
     "import_batches",
     "import_errors",

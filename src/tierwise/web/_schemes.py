@@ -20,12 +20,13 @@ import sqlalchemy as sa
 from fastapi import Request
 from starlette.datastructures import FormData
 
+from tierwise._said import Said, say
 from tierwise.access import Principal, scope_clause
 from tierwise.classify import preview_store
 from tierwise.classify._explain import label_text
 from tierwise.classify._service import last_order_day
 from tierwise.classify._store import current_scheme, publish_scheme
-from tierwise.errors import DataError, NotFoundError, SchemeError
+from tierwise.errors import DataError, NotFoundError
 from tierwise.scheme import (
     INSUFFICIENT,
     Scheme,
@@ -37,11 +38,13 @@ from tierwise.scheme import (
     scheme_hash,
 )
 from tierwise.scheme._io import to_data
-from tierwise.scheme._lines import check_document
+from tierwise.scheme._lines import DocumentCheck, check_document
 from tierwise.scheme._model import _Ordered
+from tierwise.scheme._said import TOP_LEVEL, SchemeProblems, say_line
 from tierwise.settings import Settings
 from tierwise.store import read_only
 from tierwise.store.tables import customers, schemes
+from tierwise.web._i18n import messages, t
 from tierwise.web._jobs import BusyError
 
 #: a preview token is good for this long (and only while the published version is unchanged)
@@ -58,6 +61,29 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 # -- reads ------------------------------------------------------------------------------------
+
+
+def check_view(check: DocumentCheck, lang: str) -> dict[str, Any]:
+    """`DocumentCheck.to_dict` with each problem said in ``lang`` (``text``) and its path as
+    the editor shows it (``where``)."""
+    data = check.to_dict()
+    texts = messages()
+    for error, problem in zip(data["errors"], check.problems, strict=True):
+        error["text"] = say(problem.said, lang, texts)
+        error["where"] = (
+            t("scheme.check.top_level", lang) if problem.path == TOP_LEVEL else problem.path
+        )
+    return data
+
+
+def said(error: Exception, lang: str) -> str:
+    """An error of the editor in ``lang``: every problem of a refused scheme, else the error's
+    catalogue entry, else its own (English) text."""
+    problems = getattr(error, "problems", None)
+    if problems:
+        return "\n".join(say_line(p, lang, messages()) for p in problems)
+    key, params = getattr(error, "key", None), getattr(error, "params", {})
+    return say(Said(str(error), key=key, **params), lang, messages()) if key else str(error)
 
 
 def _row(row: Any) -> dict[str, Any]:
@@ -136,25 +162,34 @@ def check_token(settings: Settings, token: str | None, *, digest: str, version: 
     """Refuse (`DataError`) unless ``token`` is a live preview token for this document and
     the currently published ``version``."""
     if not token:
-        raise DataError("Preview this document before publishing it (no preview token).")
+        raise DataError("Preview this document before publishing it (no preview token).",
+                        key="scheme.publish.no_token")  # fmt: skip
     parts = token.split(".")
     if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-        raise DataError("The preview token is malformed; preview the document again.")
+        raise DataError("The preview token is malformed; preview the document again.",
+                        key="scheme.publish.token_malformed")  # fmt: skip
     their_digest, their_version, issued, mac = parts
     expected = _mac(settings, f"{their_digest}.{their_version}.{issued}")
     if not hmac.compare_digest(mac, expected):
-        raise DataError("The preview token is not genuine; preview the document again.")
+        raise DataError("The preview token is not genuine; preview the document again.",
+                        key="scheme.publish.token_forged")  # fmt: skip
     if not hmac.compare_digest(their_digest, digest):
         raise DataError(
-            "The document changed after its preview; preview this version of it, then publish."
+            "The document changed after its preview; preview this version of it, then publish.",
+            key="scheme.publish.changed",
         )
     if int(their_version) != version:
         raise DataError(
             f"Version {version} was published after this preview (it compared with version "
-            f"{their_version}); preview again to see what the draft changes now."
+            f"{their_version}); preview again to see what the draft changes now.",
+            key="scheme.publish.version_moved",
+            version=version,
+            previewed=int(their_version),
         )
     if time.time() - int(issued) > PREVIEW_VALID_SECONDS:
-        raise DataError("The preview is more than 12 hours old; preview the document again.")
+        hours = PREVIEW_VALID_SECONDS // 3600
+        raise DataError(f"The preview is more than {hours} hours old; preview the document again.",
+                        key="scheme.publish.token_old", hours=hours)  # fmt: skip
 
 
 # -- preview ----------------------------------------------------------------------------------
@@ -167,7 +202,8 @@ def require_preview(principal: Principal) -> None:
 def not_classifying(request: Request) -> None:
     run = request.app.state.jobs.classify_run
     if run is not None and run.state == "running":
-        raise BusyError("A classification is running; preview again when it has finished.")
+        raise BusyError("A classification is running; preview again when it has finished.",
+                        key="scheme.preview.busy")  # fmt: skip
 
 
 def _visible(conn: sa.Connection, principal: Principal, ids: list[str]) -> set[str]:
@@ -298,8 +334,11 @@ def publish_draft(
     principal.require("publish")
     check = check_document(document)
     if check.scheme is None or not check.ok:
-        raise SchemeError("\n".join(f"{p.path or ''} (line {p.line}): {p.message}"
-                                    for p in check.problems))  # fmt: skip
+        raise SchemeProblems([
+            Said(f"{p.path or ''} (line {p.line}): {p.message}", key="scheme.publish.at_line",
+                 path=p.path or "", line=p.line, detail=p.said)
+            for p in check.problems
+        ])  # fmt: skip
     digest = scheme_hash(check.scheme)
     try:
         with store.begin() as conn:
@@ -314,7 +353,9 @@ def publish_draft(
                 ip=ip,
             )
     except sa.exc.IntegrityError:  # two publications at once: the version number is taken
-        raise DataError("Another version was published meanwhile; preview again.") from None
+        raise DataError(
+            "Another version was published meanwhile; preview again.", key="scheme.publish.raced"
+        ) from None
     return {"version": published.version, "hash": published.hash, "name": check.scheme.name,
             "note": (note or "").strip() or None, "published_by": principal.username}  # fmt: skip
 
@@ -417,13 +458,14 @@ def edit_view(scheme: Scheme, wanted: str | None, lang: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _number(form: FormData, name: str, what: str) -> float:
+def _number(form: FormData, name: str, what: Said) -> float:
     value = form.get(name)
     text = value.strip() if isinstance(value, str) else ""
     try:
         return float(text)
     except ValueError:
-        raise DataError(f"{what} must be a number (got {text!r}).") from None
+        raise DataError(f"{what} must be a number (got {text!r}).", key="scheme.edit.not_number",
+                        what=what, value=repr(text)) from None  # fmt: skip
 
 
 def apply_edit(scheme: Scheme, form: FormData) -> tuple[Scheme, bool]:
@@ -434,14 +476,17 @@ def apply_edit(scheme: Scheme, form: FormData) -> tuple[Scheme, bool]:
     """
     name = form.get("edit_dim")
     if not isinstance(name, str) or name not in scheme.dimensions:
-        raise DataError(f"The scheme has no dimension {name!r} to edit.")
+        raise DataError(f"The scheme has no dimension {name!r} to edit.",
+                        key="scheme.edit.no_dimension", name=repr(name))  # fmt: skip
     dim = scheme.dimensions[name]
     data = to_data(scheme)
     target = data["dimensions"][name]
     changed = False
     if isinstance(dim, ScoreDimension):
         for i, comp in enumerate(dim.components):
-            weight = _number(form, f"weight_{i}", f"The weight of {comp.feature}")
+            what = Said(f"The weight of {comp.feature}", key="scheme.edit.weight",
+                        feature=comp.feature)  # fmt: skip
+            weight = _number(form, f"weight_{i}", what)
             if weight != comp.weight:
                 target["components"][i]["weight"] = weight
                 changed = True
@@ -449,7 +494,8 @@ def apply_edit(scheme: Scheme, form: FormData) -> tuple[Scheme, bool]:
     if cut is not None:
         _, key, values = cut
         for i, old in enumerate(values):
-            value = _number(form, f"cut_{i}", f"Cut value {i + 1}")
+            what = Said(f"Cut value {i + 1}", key="scheme.edit.cut_value", n=i + 1)
+            value = _number(form, f"cut_{i}", what)
             if value != old:
                 target["cut"][key][i] = value
                 changed = True
@@ -460,7 +506,8 @@ def apply_edit(scheme: Scheme, form: FormData) -> tuple[Scheme, bool]:
                 continue
             if len(text) > MAX_LABEL_TEXT:
                 raise DataError(f"The {lang} text of label {label.key} is longer than "
-                                f"{MAX_LABEL_TEXT} characters.")  # fmt: skip
+                                f"{MAX_LABEL_TEXT} characters.", key="scheme.edit.label_too_long",
+                                language=lang, label=label.key, limit=MAX_LABEL_TEXT)  # fmt: skip
             if text != getattr(label, lang):
                 target["labels"][i][lang] = text
                 changed = True

@@ -18,6 +18,7 @@ from tierwise.ingest import (
     map_columns,
 )
 from tierwise.ingest._readers import open_source
+from tierwise.ingest.report import note_keys
 from tierwise.settings import Settings
 from tierwise.web._i18n import t
 from tierwise.web._upload_files import (
@@ -74,6 +75,7 @@ def _detect(path: Path, *, kind: str | None, sheet: str | None) -> dict[str, Any
         "auto_mapping": auto,
         "samples": samples,
         "notes": notes,
+        "note_keys": note_keys(notes),  # the notes in the reader's language: _import_detected
         "empty": not info.header,
     }
 
@@ -129,7 +131,7 @@ def _missing(kind: str | None, mapping: dict[str, str | None]) -> list[str]:
 
 _DETECTED_KEYS: Final = (
     "format", "encoding", "encoding_detected", "delimiter", "sheets", "sheet", "kind",
-    "kind_error", "notes", "empty",
+    "kind_error", "notes", "note_keys", "empty",
 )  # fmt: skip
 
 

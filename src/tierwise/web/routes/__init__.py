@@ -5,12 +5,16 @@ from fastapi import APIRouter
 from tierwise.web.routes import (
     admin,
     auth,
+    complaints,
     customers,
     dashboard,
     evaluation,
     imports,
+    outreach,
+    pool,
     schemes,
     snapshots,
+    webhooks,
     work,
 )
 
@@ -23,6 +27,10 @@ ROUTERS: list[APIRouter] = [
     snapshots.router,
     evaluation.router,
     work.router,
+    pool.router,
+    complaints.router,
+    outreach.router,
+    webhooks.router,
     admin.router,
 ]
 

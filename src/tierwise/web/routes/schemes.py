@@ -46,6 +46,7 @@ from tierwise.web._schemes import (
     YAML_TYPES,
     PreviewRun,
     apply_edit,
+    check_view,
     current_view,
     edit_view,
     not_classifying,
@@ -54,6 +55,7 @@ from tierwise.web._schemes import (
     publish_draft,
     require_preview,
     run_preview,
+    said,
     start_preview,
     version_view,
     versions_view,
@@ -86,7 +88,7 @@ def _editor_context(
         view = preview_view(run, lang)
     return {
         "draft": draft,
-        "check": check.to_dict() if check is not None else None,
+        "check": check_view(check, lang) if check is not None else None,
         "edit": edit_view(loaded.scheme, dim, lang) if loaded.scheme is not None else None,
         "run": run,
         "preview": view,
@@ -144,7 +146,7 @@ def validate_form(
 ) -> Response:
     check = check_document(document)
     if _is_htmx(request):
-        return page(request, "_scheme_check.html", {"check": check.to_dict()})
+        return page(request, "_scheme_check.html", {"check": check_view(check, lang)})
     return _full_page(request, auth.principal, lang, document, check=check)
 
 
@@ -168,7 +170,7 @@ async def edit_form(request: Request, lang: LangDep, auth: ChangingUser) -> Resp
         try:
             scheme, changed = apply_edit(check.scheme, form)
         except (DataError, SchemeError) as exc:
-            edit_error = str(exc)
+            edit_error = said(exc, lang)
         else:
             if changed:
                 draft = dump_scheme(scheme)
@@ -190,7 +192,7 @@ def preview_form(
     check = check_document(document)
     if check.scheme is None or not check.ok:
         if _is_htmx(request):
-            return page(request, "_scheme_check.html", {"check": check.to_dict(),
+            return page(request, "_scheme_check.html", {"check": check_view(check, lang),
                                                         "panel": "scheme-preview"})  # fmt: skip
         return _full_page(request, auth.principal, lang, document, check=check)
     run = start_preview(request, auth.principal, document, check.scheme)
@@ -231,9 +233,9 @@ def publish_form(
     except (DataError, SchemeError) as exc:
         if _is_htmx(request):
             return page(request, "_scheme_publish.html",
-                        {"token": preview_token, "publish_error": str(exc), "note": note,
+                        {"token": preview_token, "publish_error": said(exc, lang), "note": note,
                          "can_publish": True, "is_current": False}, status_code=422)  # fmt: skip
-        return _full_page(request, auth.principal, lang, document, publish_error=str(exc))
+        return _full_page(request, auth.principal, lang, document, publish_error=said(exc, lang))
     target = f"/schemes?published={out['version']}"
     if _is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": target})

@@ -1,10 +1,9 @@
-"""My work, the public pool and the complaint queue.
-
-My work is a page (``/work``, its JSON twin ``/api/v1/tasks``) with forms to complete, skip or
-snooze a task; the pool and the complaint queue are JSON for now.
+"""My work: a page (``/work``, its JSON twin ``/api/v1/tasks``) with forms to complete, skip or
+snooze a task. The pool and the complaint queue have their own modules (`routes.pool`,
+`routes.complaints`).
 
 Each operation calls one `tierwise.act` function in one transaction; the caller's role and
-scope are enforced there (a rep acts on their own tasks and the pool only).
+scope are enforced there (a rep acts on their own tasks only).
 """
 
 from __future__ import annotations
@@ -123,32 +122,3 @@ def task_skip_json(
     with store.begin() as conn:
         return act.skip_task(conn, principal=auth.principal, task_id=task_id,
                              reason=body.reason, now=utcnow())  # fmt: skip
-
-
-@router.get("/api/v1/pool", tags=["work"])
-def pool_json(
-    store: StoreDep, auth: CurrentUser, lang: LangDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> JSONResponse:  # fmt: skip
-    """Customers in the public pool (公海), highest tier first."""
-    with read_only(store).connect() as conn:
-        return twin(act.list_pool(conn, principal=auth.principal, now=utcnow(), limit=limit,
-                                  lang=lang))  # fmt: skip
-
-
-@router.post("/api/v1/pool/{customer_id}/claim", tags=["work"])
-def pool_claim_json(customer_id: str, store: StoreDep, auth: ChangingUser) -> dict[str, Any]:
-    """Take a customer from the pool (daily limit, ex-owner cool-down and caps apply)."""
-    with store.begin() as conn:
-        return act.claim(conn, principal=auth.principal, customer_id=customer_id, now=utcnow())
-
-
-@router.get("/api/v1/complaints", tags=["work"])
-def complaints_json(
-    store: StoreDep, auth: CurrentUser, lang: LangDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> JSONResponse:  # fmt: skip
-    """Unanswered complaints in scope: highest tier first, then the nearest SLA deadline."""
-    with read_only(store).connect() as conn:
-        return twin(act.complaint_queue(conn, principal=auth.principal, now=utcnow(),
-                                        limit=limit, lang=lang))  # fmt: skip

@@ -42,37 +42,8 @@
     };
   }
 
-  // a tier measure per snapshot (the evaluation page): one series per tier
-  function overTime(spec) {
-    var tiers = Object.keys(spec.labels);
-    return {
-      color: palette,
-      tooltip: { trigger: "axis" },
-      legend: { bottom: 0 },
-      grid: { left: 60, right: 10, top: 10, bottom: 50 },
-      xAxis: { type: "category", data: spec.perf.map(function (p) { return p.as_of; }) },
-      yAxis: { type: "value", max: spec.share ? 1 : null },
-      series: tiers.map(function (k) {
-        return { name: spec.labels[k], type: spec.kind, stack: spec.kind === "bar" ? "all" : null,
-          data: spec.perf.map(function (p) {
-            var r = p.tiers.filter(function (q) { return q.tier === k; })[0];
-            return r ? r[spec.field] : null;
-          }) };
-      })
-    };
-  }
-
-  function pareto(spec) {
-    return {
-      color: palette,
-      tooltip: { trigger: "axis" },
-      grid: { left: 50, right: 20, top: 10, bottom: 30 },
-      xAxis: { type: "value", max: 1 }, yAxis: { type: "value", max: 1 },
-      series: [{ type: "line", data: [[0, 0]].concat(spec.points.map(function (p) { return [p.top_share, p.value_share]; })) }]
-    };
-  }
-
-  var builders = { pie: pie, bar: bar, value: value, over_time: overTime, pareto: pareto };
+  // the evaluation page's charts (and the report's) are drawn by evaluation.js
+  var builders = { pie: pie, bar: bar, value: value };
 
   function draw(root) {
     if (typeof echarts === "undefined") { return; }
