@@ -23,7 +23,7 @@ from tierwise.web._i18n import messages, t
 
 SRC = Path(__file__).parents[1] / "src" / "tierwise"
 #: entries whose Chinese leaves out an English word on purpose ("snooze"/"skip", "count"/"value")
-TERSE_ZH = {"err.task_reason", "err.claim_cap"}
+TERSE_ZH = {"err.task_reason"}
 LITERAL_KEY = re.compile(r'\bkey="([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"')
 
 

@@ -279,6 +279,7 @@ def test_act_pages_and_a_webhook_test_in_place(page: Any) -> None:
         page.fill("#add-webhook input[name=secret]", "browser-secret")
         page.click("#add-webhook button[type=submit]")
         page.wait_for_selector("#notice")
+        page.wait_for_load_state("load")  # htmx (a deferred script) has wired the forms
         assert "browser-secret" not in page.content()
         added = page.url
         row = page.locator("#endpoints tr[data-endpoint-id]").last

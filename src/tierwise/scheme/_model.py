@@ -16,7 +16,7 @@ Labels of ordered methods (score, bands) are listed from the lowest to the highe
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -169,7 +169,7 @@ class _Dimension(_Model):
             raise ValueError(where("fallback", Said("a fallback cannot have a fallback of its own",
                                                     key="scheme.check.fallback_nested")))  # fmt: skip
         try:
-            adapter: TypeAdapter[_Dimension] = TypeAdapter(Dimension)  # type: ignore[arg-type]
+            adapter: TypeAdapter[_Dimension] = TypeAdapter(cast(Any, Dimension))
             dim = adapter.validate_python(data)
         except ValidationError as error:
             first = error.errors()[0]

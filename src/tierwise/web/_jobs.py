@@ -47,7 +47,7 @@ class Jobs:
     def __init__(self, settings: Settings, store: sa.Engine) -> None:
         self.settings = settings
         self.store = store
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tierwise-job")
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.classify_run: Run | None = None
 
@@ -91,7 +91,7 @@ class Jobs:
                 run.error = str(exc) or type(exc).__name__
                 run.state = "failed"
 
-        self._pool.submit(work)
+        self.submit(work)
         return run
 
     def _warm(self, principal: Principal) -> None:
@@ -104,10 +104,19 @@ class Jobs:
                 dashboard(conn, principal=principal, data_dir=self.settings.data_dir, lang=lang)
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return self._pool.submit(fn, *args, **kwargs)
+        """Run ``fn`` in a job thread; the threads start on first use, so an app whose server
+        stopped (its lifespan shut them down) works again when it is served anew."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tierwise-job")
+            return self._pool.submit(fn, *args, **kwargs)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Wait for the running jobs, drop the queued ones and stop the threads."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 __all__ = ["BusyError", "Jobs", "Run"]
