@@ -12,6 +12,7 @@ published snapshot of the default scheme's value tiers (A 5 %, B 20 %, C 35 %, D
 each in its own transaction, timed:
 
 1. ``plan`` after the first classification: one follow-up per customer of A, B and C;
+   then an owner for every unowned customer of the dedicated tier A (reps' caps set high);
 2. ``plan`` again (the schedule's next run): nothing new, what every cron run pays;
 3. a second snapshot where 10 % of the customers changed tier, and ``plan``: open follow-ups
    re-dated by the new cadence or cancelled, owners told, the new ones created.
@@ -100,6 +101,9 @@ def build(engine: Any, kind: str, n: int) -> dict[str, Any]:
         _rows(conn, kind, "customer_owners",
               ["customer_pk", "user_id", "assigned_at", "assigned_by"],
               ((int(pk), first_rep + int(pk) % REPS, stamp, "bench") for pk in owned))  # fmt: skip
+        # caps no rep reaches: every unowned A customer gets a dedicated owner
+        _rows(conn, kind, "rep_caps", ["user_id", "max_customers", "updated_at", "updated_by"],
+              [(first_rep + i, n, stamp, "bench") for i in range(REPS)])  # fmt: skip
         per = rng.poisson(2.0, n)
         pks = np.repeat(np.arange(1, n + 1), per)
         ago = rng.uniform(0, 180 * 86400, pks.size).astype(np.int64)
@@ -113,7 +117,9 @@ def build(engine: Any, kind: str, n: int) -> dict[str, Any]:
                for j, (pk, s, k) in enumerate(zip(pks, ago, kinds, strict=True))))  # fmt: skip
         sid = _snapshot(conn, kind, tiers, previous=None)
     _analyze(engine, kind)
-    return {"tiers": tiers, "owned": int(owned.size), "interactions": int(pks.size), "sid": sid}
+    unowned_a = int((tiers == "A").sum() - (tiers[owned - 1] == "A").sum())
+    return {"tiers": tiers, "owned": int(owned.size), "interactions": int(pks.size), "sid": sid,
+            "unowned_a": unowned_a}  # fmt: skip
 
 
 def _snapshot(conn: Any, kind: str, tiers: Any, *, previous: Any) -> int:
@@ -191,6 +197,7 @@ def measure(url: str, kind: str, n: int) -> list[dict[str, Any]]:
     import sqlalchemy as sa
 
     from tierwise.act import plan
+    from tierwise.act._assign import assign_dedicated
     from tierwise.store import create_engine, upgrade
 
     engine = create_engine(url)
@@ -212,6 +219,11 @@ def measure(url: str, kind: str, n: int) -> list[dict[str, Any]]:
         floor = _floor(engine, r1.created)
         row("plan after a classification", s1, r1, r1.created == proactive,
             floor_s=round(floor, 3), vs_floor=round(s1 / floor, 1) if floor else None)  # fmt: skip
+        s_own, r_own = _timed(engine, lambda c: assign_dedicated(c, now=NOW))
+        rows.append({"db": db, "customers": n, "step": "dedicated owners after a classification",
+                     "seconds": round(s_own, 3), "assigned": r_own["assigned"],
+                     "unowned": r_own["unowned"],
+                     "ok": r_own["assigned"] == built["unowned_a"] and not r_own["unowned"]})  # fmt: skip
         s2, r2 = _timed(engine, lambda c: plan(c, now=NOW + timedelta(minutes=5)))
         row("plan again (schedule)", s2, r2, r2.created == 0 and r2.replanned == 0)
         rng = np.random.default_rng(SEED + 1)

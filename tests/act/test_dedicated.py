@@ -130,3 +130,36 @@ def test_without_reps_everyone_entering_stays_in_the_pool(world: World) -> None:
         )
     assert (result["assigned"], result["unowned"], result["unowned_customers"]) == (0, 1, ["A1"])
     assert reason["reason"] == "no active rep"
+
+
+def test_thousands_entering_at_once_are_handed_out_in_batches_each_told_once(
+    world: World,
+) -> None:
+    """More customers than one read (2,000) and one write (500): every one given is one owner
+    row, one pool event, one audit entry and one notice to that owner; caps still hold."""
+    admin = world.user("admin")
+    n = 2_500
+    with world.engine.begin() as conn:
+        for i in range(n):
+            world.customer(conn, f"A{i:04d}")
+        set_caps(conn, principal=admin, user_id=world.user("li").user_id, max_customers=2_000)
+        world.classify(conn, {f"A{i:04d}": "A" for i in range(n)})
+        result = after_classification(conn, now=NOW)["owners"]
+        owners = dict(conn.execute(sa.select(customer_owners.c.customer_pk,
+                                             customer_owners.c.user_id)).all())  # fmt: skip
+        notices = dict(conn.execute(
+            sa.select(tasks.c.customer_pk, tasks.c.user_id)
+            .where(tasks.c.reason_key == "task.assigned_dedicated")).all())  # fmt: skip
+        events = dict(conn.execute(
+            sa.select(pool_events.c.customer_pk, pool_events.c.user_id)
+            .where(pool_events.c.kind == "assigned")).all())  # fmt: skip
+        audited = conn.execute(sa.select(audit_log.c.entity_id).where(
+            audit_log.c.action == "pool.assign")).scalars().all()  # fmt: skip
+        again = after_classification(conn, now=NOW)["owners"]
+    li, wang, zhao = (world.user(name).user_id for name in ("li", "wang", "zhao"))
+    # round robin until wang and zhao reach the scheme's cap of 300; li (2,000) takes the rest
+    assert result["by_rep"] == {li: 1_900, wang: 300, zhao: 300}
+    assert (result["assigned"], result["unowned"]) == (2_500, 0)
+    assert notices == owners == events and len(owners) == n
+    assert sorted(audited) == sorted(f"A{i:04d}" for i in range(n))
+    assert (again["assigned"], again["unowned"]) == (0, 0)

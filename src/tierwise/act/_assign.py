@@ -9,6 +9,7 @@ concurrent claims.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import cycle, islice
@@ -20,10 +21,9 @@ from tierwise.access._customers import changed
 from tierwise.access._principal import Principal, team_ids
 from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_column
 from tierwise.act._pool import (
-    CHUNK,
     SYSTEM,
     Caps,
-    _give,
+    _give_many,
     _lock_rep,
     _over_cap,
     _value,
@@ -138,6 +138,17 @@ class _Desk:
         self.state[rep][0] += 1
         self.state[rep][1] += float(row.value or 0.0)
 
+    def hand_out(self, rows: Sequence[sa.Row[Any]]) -> tuple[list[tuple[int, str, int, str]], int]:
+        """A rep for each of ``rows`` in order, counted as taken: ``(pk, customer_id, rep,
+        rule used)`` for those someone has room for, and how many nobody has."""
+        chosen: list[tuple[int, str, int, str]] = []
+        for row in rows:
+            rep, used = self.choose(row)
+            if rep is not None:
+                self.took(rep, row)
+                chosen.append((int(row.id), str(row.customer_id), rep, used))
+        return chosen, len(rows) - len(chosen)
+
 
 def _candidates(books: ActiveBooks | None, how: str, now: datetime) -> sa.Select[Any]:
     """Pool customers with what assignment needs, highest tier first; add the ``where``."""
@@ -188,21 +199,17 @@ def assign(
         return {"assigned": 0, "left_in_pool": 0, "rule": how, "by_rep": {}}
     desk = _Desk.open(conn, reps, how=how, rules=rules, now=now)
     pool = conn.execute(_candidates(books, how, now).limit(limit)).all()
+    chosen, _ = desk.hand_out(pool)
+    won = _give_many(conn, [(pk, cid, rep) for pk, cid, rep, _ in chosen], principal=principal,
+                     kind="assigned", now=now)  # fmt: skip
     by_rep: dict[int, int] = {}
-    left = 0
-    for row in pool:
-        choice, _ = desk.choose(row)
-        if choice is None:
-            left += 1
-            continue
-        if _give(conn, customer_pk=int(row.id), customer_id=row.customer_id, user_id=choice,
-                 principal=principal, kind="assigned", now=now):  # fmt: skip
-            desk.took(choice, row)
-            by_rep[choice] = by_rep.get(choice, 0) + 1
+    for pk, _, rep, _ in chosen:
+        if pk in won:
+            by_rep[rep] = by_rep.get(rep, 0) + 1
     if by_rep:
         changed()
-    return {"assigned": sum(by_rep.values()), "left_in_pool": left, "rule": how,
-            "by_rep": by_rep}  # fmt: skip
+    return {"assigned": sum(by_rep.values()), "left_in_pool": len(pool) - len(chosen),
+            "rule": how, "by_rep": by_rep}  # fmt: skip
 
 
 # --- an owner for every customer entering a dedicated tier -----------------------------------
@@ -222,6 +229,8 @@ MESSAGES.update({
 })  # fmt: skip
 #: the customers an `assign_dedicated` report names (the count is always exact)
 SHOWN: Final = 20
+#: candidates read per query (an IN list); owners, events, tasks and audit entries are written in chunks
+FETCH: Final = 2000
 
 
 def assign_dedicated(
@@ -247,44 +256,40 @@ def assign_dedicated(
     lc = label_changes
     pk = customers.c.id
 
-    def entering(tiers: list[str]) -> list[sa.ColumnElement[bool]]:
-        return [
-            sa.exists().where(
-                lc.c.snapshot_id == sid,
-                lc.c.dimension == books.dimension,
-                lc.c.customer_pk == pk,
-                lc.c.new_label.in_(tiers),
-            ),
-            ~sa.exists().where(
-                tasks.c.dedupe_key == sa.literal(f"notice:assigned:{sid}:") + text(pk)
-            ),
-        ]
+    def entered(tiers: list[str]) -> sa.Select[Any]:
+        # read once, uncorrelated: a correlated EXISTS would scan the snapshot's changes for
+        # every customer (SQLite picks the (snapshot_id, kind) index without statistics)
+        return sa.select(lc.c.customer_pk).where(
+            lc.c.snapshot_id == sid, lc.c.dimension == books.dimension, lc.c.new_label.in_(tiers)
+        )
 
+    untold = ~sa.exists().where(
+        tasks.c.dedupe_key == sa.literal(f"notice:assigned:{sid}:") + text(pk)
+    )
     reps = _reps(conn, None)
     by_rep: dict[int, int] = {}
     desk = _Desk.open(conn, reps, how=how, rules=rules, now=now) if reps else None
     for tier in dedicated:  # highest tier first
-        last = 0
-        while desk is not None and not desk.full():
-            batch = conn.execute(
-                _candidates(books, how, now).where(*entering([tier]), pk > last)
-                .order_by(None).order_by(pk).limit(CHUNK)
-            ).all()  # fmt: skip
-            if not batch:
+        pending: list[int] = (
+            sorted(conn.execute(entered([tier])).scalars()) if desk is not None else []
+        )
+        for i in range(0, len(pending), FETCH):
+            if desk is None or desk.full():
                 break
-            last = int(batch[-1].id)
-            for row in batch:
-                choice, used = desk.choose(row)
-                if choice is None or not _give(
-                    conn, customer_pk=int(row.id), customer_id=row.customer_id, user_id=choice,
-                    principal=None, kind="assigned", now=now,
-                ):  # fmt: skip
-                    continue
-                desk.took(choice, row)
-                by_rep[choice] = by_rep.get(choice, 0) + 1
-                _tell(conn, row=row, user_id=choice, rule=used, sid=sid, now=now)
+            batch = conn.execute(
+                _candidates(books, how, now).where(pk.in_(pending[i : i + FETCH]), untold)
+                .order_by(None).order_by(pk)
+            ).all()  # fmt: skip
+            chosen, _ = desk.hand_out(batch)
+            won = _give_many(conn, [(pk_, cid, rep) for pk_, cid, rep, _ in chosen],
+                             principal=None, kind="assigned", now=now)  # fmt: skip
+            rows = {int(r.id): r for r in batch}
+            told = [(rows[p], rep, used) for p, _, rep, used in chosen if p in won]
+            for _, rep, _ in told:
+                by_rep[rep] = by_rep.get(rep, 0) + 1
+            _tell(conn, told, sid=sid, now=now)
     # who is left: entered, still without an owner (every rep at a cap, or no rep at all)
-    rest = _candidates(books, how, now).where(*entering(dedicated))
+    rest = _candidates(books, how, now).where(pk.in_(entered(dedicated)), untold)
     shown: list[Any] = list(
         conn.execute(rest.with_only_columns(customers.c.customer_id).limit(SHOWN)).scalars()
     )
@@ -315,20 +320,24 @@ def assign_dedicated(
 
 
 def _tell(
-    conn: sa.Connection, *, row: sa.Row[Any], user_id: int, rule: str, sid: int, now: datetime
+    conn: sa.Connection, told: list[tuple[sa.Row[Any], int, str]], *, sid: int, now: datetime
 ) -> None:
-    """The new owner's notice: which customer, which tier, and by which rule."""
-    zh, en = RULE_TEXT[rule]
-    conn.execute(
-        insert_ignore(conn, tasks).values(
-            customer_pk=int(row.id), user_id=user_id, kind="notice", status="open", due_at=now,
-            channel=None, playbook_tier=row.tier, snapshot_id=sid,
-            reason_key="task.assigned_dedicated",
-            reason_params={"customer": row.name or row.customer_id, "tier": row.tier,
-                           "service": "dedicated", "rule": rule, "rule_zh": zh, "rule_en": en},
-            dedupe_key=f"notice:assigned:{sid}:{int(row.id)}", created_at=now,
-        )
-    )  # fmt: skip
+    """Each new owner's notice: which customer, which tier, and by which rule."""
+    if not told:
+        return
+    rows = []
+    for row, user_id, rule in told:
+        zh, en = RULE_TEXT[rule]
+        rows.append({
+            "customer_pk": int(row.id), "user_id": user_id, "kind": "notice", "status": "open",
+            "due_at": now, "channel": None, "playbook_tier": row.tier, "snapshot_id": sid,
+            "reason_key": "task.assigned_dedicated",
+            "reason_params": {"customer": row.name or row.customer_id, "tier": row.tier,
+                              "service": "dedicated", "rule": rule, "rule_zh": zh,
+                              "rule_en": en},
+            "dedupe_key": f"notice:assigned:{sid}:{int(row.id)}", "created_at": now,
+        })  # fmt: skip
+    conn.execute(insert_ignore(conn, tasks), rows)
 
 
 __all__ = ["assign", "assign_dedicated"]

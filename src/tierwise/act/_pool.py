@@ -135,22 +135,53 @@ def _give(
     now: datetime,
 ) -> bool:
     """Make ``user_id`` the owner of a pool customer; False if someone else was faster."""
+    won = _give_many(
+        conn, [(customer_pk, customer_id, user_id)], principal=principal, kind=kind, now=now
+    )
+    return bool(won)
+
+
+def _give_many(
+    conn: sa.Connection,
+    given: list[tuple[int, str, int]],
+    *,
+    principal: Principal | None,
+    kind: str,
+    now: datetime,
+) -> set[int]:
+    """Make each ``(customer_pk, customer_id, user_id)`` of ``given`` the owner of a pool
+    customer, a chunk per statement; returns the customers won (one someone else was faster
+    to stays theirs). Pool events, the customers' open tasks and audit entries follow."""
     actor = principal.username if principal else SYSTEM
-    won = conn.execute(
-        insert_ignore(conn, customer_owners)
-        .values(customer_pk=customer_pk, user_id=user_id, assigned_at=now, assigned_by=actor)
-        .returning(customer_owners.c.customer_pk)
-    ).scalar()
-    if won is None:
-        return False
-    _event(conn, kind=kind, customer_pk=customer_pk, user_id=user_id, actor=actor, now=now)
-    _move_tasks(conn, [customer_pk], user_id)
-    audit.record(
-        conn, actor=actor, actor_id=principal.user_id if principal else None,
-        action=f"pool.{kind[:-2] if kind.endswith('ed') else kind}", entity="customer",
-        entity_id=customer_id, before={"owner_id": None}, after={"owner_id": user_id},
-    )  # fmt: skip
-    return True
+    action = f"pool.{kind[:-2] if kind.endswith('ed') else kind}"
+    won: set[int] = set()
+    for i in range(0, len(given), CHUNK):
+        chunk = given[i : i + CHUNK]
+        rows = [{"customer_pk": pk, "user_id": user, "assigned_at": now, "assigned_by": actor}
+                for pk, _, user in chunk]  # fmt: skip
+        got: set[int] = set(conn.execute(
+            insert_ignore(conn, customer_owners).values(rows)
+            .returning(customer_owners.c.customer_pk)
+        ).scalars())  # fmt: skip
+        mine = [(pk, cid, user) for pk, cid, user in chunk if pk in got]
+        if not mine:
+            continue
+        won |= got
+        conn.execute(pool_events.insert(), [
+            {"customer_pk": pk, "kind": kind, "user_id": user, "actor": actor, "at": now,
+             "detail": None} for pk, _, user in mine
+        ])  # fmt: skip
+        per_rep: dict[int, list[int]] = {}
+        for pk, _, user in mine:
+            per_rep.setdefault(user, []).append(pk)
+        for user, pks in per_rep.items():
+            _move_tasks(conn, pks, user)
+        audit.record_many(
+            conn, actor=actor, actor_id=principal.user_id if principal else None,
+            action=action, entity="customer",
+            entries=[(cid, {"owner_id": None}, {"owner_id": user}) for _, cid, user in mine],
+        )  # fmt: skip
+    return won
 
 
 def _move_tasks(conn: sa.Connection, pks: list[int], user_id: int | None) -> None:
