@@ -105,6 +105,7 @@ PUBLIC: dict[str, set[str]] = {
         "HOLIDAY_KEYS",
         "add_endpoint",
         "after_classification",
+        "after_import",
         "after_snapshot",
         "assign",
         "assign_dedicated",

@@ -140,18 +140,28 @@ def import_paths(
     try:
         for path, kind in todo:
             opts = options if kind is None or options.kind else _with_kind(options, kind)
-            reports.append(
-                import_file(
-                    path,
-                    engine=engine,
-                    options=opts,
-                    actor=actor,
-                    progress=_per_file(progress, path) if progress else None,
-                )
+            report = import_file(
+                path,
+                engine=engine,
+                options=opts,
+                actor=actor,
+                progress=_per_file(progress, path) if progress else None,
             )
+            acted(engine, report)
+            reports.append(report)
     finally:
         engine.dispose()
     return reports
+
+
+def acted(engine: sa.Engine, report: ImportReport) -> None:
+    """What an import starts in the act stage at once (complaints join their queue)."""
+    if report.dry_run or not report.kind:
+        return
+    from tierwise.act import after_import
+    from tierwise.store.tables import utcnow
+
+    after_import(engine, kind=report.kind, changed=report.inserted + report.updated, now=utcnow())
 
 
 def _per_file(

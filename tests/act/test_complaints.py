@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +11,8 @@ from act_world import NOW, World, complain, count
 
 from tierwise.act import complaint_queue, escalate, respond, track
 from tierwise.errors import NotFoundError
+from tierwise.ingest import ImportOptions, import_file
+from tierwise.pipeline import acted
 from tierwise.store.tables import (
     audit_log,
     complaint_sla,
@@ -86,3 +89,30 @@ def test_a_tier_change_moves_the_deadline(world: World) -> None:
             )
         )
     assert deadline == datetime(2026, 11, 30, 12, 0)
+
+
+def test_an_imported_complaint_joins_the_queue_at_once(world: World, tmp_path: Path) -> None:
+    """No wait for the next classification or schedule run: the import starts the SLA clock."""
+    with world.engine.begin() as conn:
+        world.customer(conn, "A1")
+        world.own(conn, "A1", "li")
+        world.classify(conn, {"A1": "A"})
+    path = tmp_path / "投诉.csv"
+    path.write_text(
+        "投诉编号,客户编号,投诉时间,类型,投诉内容\n"
+        "F-9,A1,2026/12/2 07:00,投诉,物流太慢\n"
+        "F-10,A1,2026/12/2 07:30,评价,很好\n",
+        encoding="utf-8",
+    )
+    report = import_file(path, engine=world.engine, options=ImportOptions(kind="feedback"))
+    assert report.inserted == 2
+    acted(world.engine, report)
+    with world.engine.connect() as conn:
+        queue = complaint_queue(conn, principal=world.user("li"), now=NOW)
+    assert [(q["feedback_id"], q["deadline_at"]) for q in queue] == [("F-9", "2026-12-02 11:00")]
+    # a dry run writes nothing, so it starts nothing either
+    again = import_file(path, engine=world.engine,
+                        options=ImportOptions(kind="feedback", dry_run=True))  # fmt: skip
+    acted(world.engine, again)
+    with world.engine.connect() as conn:
+        assert count(conn, complaint_sla) == 1

@@ -33,7 +33,12 @@ from tierwise.act._pool import (
     set_caps,
 )
 from tierwise.act._recycle import recycle
-from tierwise.act._schedule import after_classification, after_snapshot, run_schedule
+from tierwise.act._schedule import (
+    after_classification,
+    after_import,
+    after_snapshot,
+    run_schedule,
+)
 from tierwise.act._targets import Range, target_list
 from tierwise.act._tasks import (
     PlanResult,
@@ -73,6 +78,7 @@ __all__ = [
     "WebhookEndpoint",
     "add_endpoint",
     "after_classification",
+    "after_import",
     "after_snapshot",
     "assign",
     "assign_dedicated",

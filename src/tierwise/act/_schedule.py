@@ -110,6 +110,16 @@ def after_snapshot(
         return after_classification(conn, now=now, data_dir=data_dir)
 
 
+def after_import(engine: sa.Engine, *, kind: str | None, changed: int, now: datetime) -> int:
+    """The act work an import starts at once: complaints imported (feedback rows inserted or
+    changed) join the complaint queue with their SLA clock, without waiting for the next
+    classification or schedule run. Returns how many complaints started their clock."""
+    if kind != "feedback" or changed <= 0:
+        return 0
+    with engine.begin() as conn:
+        return track(conn, now=naive_utc(now))["tracked"]
+
+
 def run_schedule(
     engine: sa.Engine,
     *,
@@ -138,4 +148,10 @@ def run_schedule(
     return out
 
 
-__all__ = ["OVERDUE_AFTER", "after_classification", "after_snapshot", "run_schedule"]
+__all__ = [
+    "OVERDUE_AFTER",
+    "after_classification",
+    "after_import",
+    "after_snapshot",
+    "run_schedule",
+]

@@ -38,6 +38,7 @@ from tierwise.ingest import (
     UserMapping,
     import_file,
 )
+from tierwise.pipeline import acted
 from tierwise.settings import Settings
 from tierwise.store import audit
 from tierwise.store import jobs as job_rows
@@ -249,6 +250,7 @@ def _work(
         report = import_file(upload.path, engine=engine, options=options,
                              actor=principal.username, actor_id=principal.user_id,
                              progress=step)  # fmt: skip
+        acted(engine, report)
         _write_json(upload.folder / "report.json", public_report(report, upload))
         upload.state = "done"
         upload.path.unlink(missing_ok=True)  # the data is in the store now
