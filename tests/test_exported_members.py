@@ -16,9 +16,11 @@ PUBLIC: dict[str, set[str]] = {
         "classify",
     },
     "tierwise.scheme": {
+        "DEFAULT_COSTS",
         "BandsDimension",
         "ClusterSettings",
         "Component",
+        "EvaluationSettings",
         "Cut",
         "Discount",
         "ExpressionError",

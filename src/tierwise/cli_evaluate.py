@@ -135,6 +135,8 @@ def backtest_cmd(
 
 
 def _costs(items: list[str]) -> dict[str, float]:
+    from tierwise.scheme import DEFAULT_COSTS
+
     out: dict[str, float] = {}
     for item in items:
         kind, _, value = item.partition("=")
@@ -145,8 +147,16 @@ def _costs(items: list[str]) -> dict[str, float]:
                 f"--cost {item!r} is not KIND=NUMBER; write e.g. --cost visit=300. / "
                 f"--cost {item!r} 格式应为 类型=金额，例如 --cost visit=300。"
             ) from None
-        if not kind.strip():
-            raise DataError(f"--cost {item!r} names no kind; write e.g. --cost visit=300.")
+        if kind.strip() not in DEFAULT_COSTS:
+            kinds = ", ".join(DEFAULT_COSTS)
+            raise DataError(
+                f"--cost {item!r}: {kind.strip()!r} is no interaction kind; use one of {kinds}. / "
+                f"--cost {item!r}：{kind.strip()!r} 不是互动类型，可用：{kinds}。"
+            )
+        if out[kind.strip()] < 0:
+            raise DataError(
+                f"--cost {item!r}: a cost must be 0 or more. / --cost {item!r}：成本不能为负数。"
+            )
     return out
 
 
@@ -161,11 +171,20 @@ def report_cmd(
     horizon: Annotated[int, typer.Option("--horizon", help="Backtest horizon in days.")] = 180,
     cost: Annotated[
         list[str] | None,
-        typer.Option("--cost", help="Cost of one interaction of a kind, e.g. --cost visit=300."),
+        typer.Option(
+            "--cost",
+            help="Cost of one interaction of a kind for this report, e.g. "
+            "--cost visit=300 (default: the scheme's evaluation.costs).",
+        ),
     ] = None,
     hourly_rate: Annotated[
-        float, typer.Option("--hourly-rate", help="Cost of one service hour.")
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            "--hourly-rate",
+            min=0,
+            help="Cost of one service hour (default: the scheme's evaluation.hourly_rate).",
+        ),
+    ] = None,
     dimension: DimensionOpt = "value_tier",
     as_json: JsonOpt = False,
     lang: LangOpt = None,

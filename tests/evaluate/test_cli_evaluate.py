@@ -4,6 +4,7 @@ report in a real browser, offline."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from tierwise.cli import app
 from tierwise.demo import generate
 from tierwise.evaluate import NEW, migration_customers
+from tierwise.scheme import DEFAULT_COSTS
 from tierwise.store.tables import snapshots
 
 runner = CliRunner()
@@ -210,3 +212,33 @@ def test_report_costs_per_kind_are_configurable(store: Path) -> None:
         assert d["cost"] == pytest.approx(b["cost"] - hours + 800.0 * b["visits"], abs=0.05)
     bad = _run(["report", "--cost", "visit"], store)
     assert bad.exit_code != 0 and "visit=300" in str(bad.exception)
+
+
+def test_the_published_scheme_sets_the_costs_and_the_report_names_them(
+    store: Path, tmp_path: Path
+) -> None:
+    from tierwise.scheme._io import default_scheme_text
+
+    data = tmp_path / "data"
+    shutil.copytree(store, data)
+    base = _json(["report"], data)
+    assert base["cost_prices"] == {"costs": DEFAULT_COSTS, "hourly_rate": 60.0}
+    text = default_scheme_text()
+    assert "    visit: 200\n" in text and "  hourly_rate: 60 " in text
+    scheme = tmp_path / "dear.yaml"
+    scheme.write_text(text.replace("    visit: 200\n", "    visit: 1000\n")
+                      .replace("  hourly_rate: 60 ", "  hourly_rate: 0 "), encoding="utf-8")  # fmt: skip
+    published = _run(["scheme", "publish", str(scheme)], data)
+    assert published.exit_code == 0, published.output
+    dear = _json(["report"], data)
+    # today's prices apply to the latest snapshot (no reclassification needed)
+    assert dear["cost_prices"]["costs"]["visit"] == 1000 and dear["cost_prices"]["hourly_rate"] == 0
+    flagged = _json(["report", "--cost", "visit=1000", "--hourly-rate", "0"], store)["cost"]
+    assert dear["cost"] == flagged
+    # a flag still changes one run only
+    once = _json(["report", "--cost", "visit=0"], data)
+    assert once["cost_prices"]["costs"]["visit"] == 0
+    assert _json(["report"], data)["cost_prices"]["costs"]["visit"] == 1000
+    bad = _run(["report", "--cost", "vist=3"], data)
+    assert bad.exit_code != 0 and "'vist'" in str(bad.exception)
+    assert "web_visit" in str(bad.exception)

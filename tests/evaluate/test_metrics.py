@@ -92,10 +92,10 @@ def test_cost_to_serve_of_the_toy_tables(make_analytics: Any) -> None:
     tiers = pl.DataFrame({"customer_pk": [1, 2, 3], "label": ["A", "B", "B"]})
     rows = cost_to_serve(analytics, tiers, as_of=date(2024, 6, 30), order=["A", "B"])
     a, b = rows
-    # C1 in the year to 2024-06-30: a call (15), a visit (200), a web_visit (other: 5); paid
-    # lines' gross profit 30 + 10 (the refunded line is not paid)
-    assert (a["interactions"], a["visits"], a["cost"], a["gross_profit"]) == (3, 1, 220.0, 40.0)
-    assert a["margin_after_service"] == -180.0 and a["cost_to_profit"] == pytest.approx(5.5)
+    # C1 in the year to 2024-06-30: a call (15), a visit (200), a web_visit (the customer's own
+    # doing: 0); paid lines' gross profit 30 + 10 (the refunded line is not paid)
+    assert (a["interactions"], a["visits"], a["cost"], a["gross_profit"]) == (3, 1, 215.0, 40.0)
+    assert a["margin_after_service"] == -175.0 and a["cost_to_profit"] == pytest.approx(5.375)
     # C2: one email (2) on 2023-12-01; the visit of 2024-07-02 is after the as-of date
     assert (b["customers"], b["interactions"], b["visits"], b["cost"]) == (2, 1, 0, 2.0)
     assert b["gross_profit"] == 0.0 and b["cost_to_profit"] is None

@@ -17,6 +17,7 @@ from tierwise.scheme import (
     Component,
     Cut,
     Discount,
+    EvaluationSettings,
     GridDimension,
     Hysteresis,
     Label,
@@ -311,6 +312,7 @@ def test_every_scheme_key_is_documented() -> None:
         Discount,
         ModelSettings,
         ClusterSettings,
+        EvaluationSettings,
     ]
     missing = {
         f"{m.__name__}.{f}"

@@ -81,8 +81,11 @@ def test_the_page_shows_every_section_of_the_report(login: Any) -> None:
         assert part in page, part
     zh = c.get("/lang/zh", params={"next": "/evaluation"}, follow_redirects=True).text
     assert "服务成本与毛利" in zh and "漂移预警" in zh and "回测" in zh and "对照组" in zh
+    assert "已发布方案的 evaluation 部分" in zh and "拜访 ¥200.00" in zh
     en = c.get("/lang/en", params={"next": "/evaluation"}, follow_redirects=True).text
     assert "Cost to serve against gross profit" in en and "Every published snapshot ran" in en
+    assert "visit ¥200.00" in en and "¥60.00 per service hour" in en
+    assert e["cost_prices"]["costs"]["web_visit"] == 0 and e["cost_prices"]["hourly_rate"] == 60
 
 
 def test_each_new_section_has_its_json_twin(login: Any) -> None:

@@ -18,12 +18,10 @@ import polars as pl
 from tierwise.engine import Analytics
 from tierwise.errors import DataError
 from tierwise.features._lines import is_paid
+from tierwise.scheme._model import DEFAULT_COSTS
 
 #: default cost per interaction by kind (the currency of the data); anything else: ``other``
-COSTS: Final[dict[str, float]] = {
-    "visit": 200.0, "meeting": 150.0, "call": 15.0, "email": 2.0, "wechat": 2.0, "sms": 0.5,
-    "web": 0.0, "other": 5.0,
-}  # fmt: skip
+COSTS: Final[dict[str, float]] = DEFAULT_COSTS
 HOURLY_RATE: Final = 60.0
 
 
@@ -53,7 +51,8 @@ def cost_to_serve(
     if bad or hourly_rate < 0:
         raise DataError(
             f"Costs must be 0 or more (got {bad or {'hourly_rate': hourly_rate}}); fix the cost "
-            "settings."
+            "settings. / 成本不能为负数（收到 "
+            f"{bad or {'hourly_rate': hourly_rate}}），请修改成本设置。"
         )
     end = ibis.timestamp(as_of + timedelta(days=1))
     start = ibis.timestamp(as_of + timedelta(days=1 - days))

@@ -25,7 +25,7 @@ from tierwise.errors import DataError, NotFoundError
 from tierwise.evaluate._backtest import backtest, compare
 from tierwise.evaluate._before_after import before_after
 from tierwise.evaluate._cache import Cache, generation
-from tierwise.evaluate._cost import COSTS, HOURLY_RATE, cost_to_serve
+from tierwise.evaluate._cost import cost_to_serve
 from tierwise.evaluate._drift import FEATURES, Thresholds, drift
 from tierwise.evaluate._holdout import holdout_uplift
 from tierwise.evaluate._metrics import (
@@ -275,11 +275,19 @@ def _facts_state(conn: sa.Connection) -> dict[str, Any]:
     return out
 
 
-def _cost(
-    ctx: _Context, costs: dict[str, float] | None, hourly_rate: float
-) -> list[dict[str, Any]]:
+def _prices(
+    ctx: _Context, costs: dict[str, float] | None, hourly_rate: float | None
+) -> tuple[dict[str, float], float]:
+    """The cost of an interaction by kind and of a service hour: the published scheme's
+    (``evaluation``; today's prices, not those of the scheme the snapshot ran), with
+    ``costs`` and ``hourly_rate`` replacing some for one run."""
+    settings = _store.current_scheme(ctx.conn).scheme.evaluation
+    rate = settings.hourly_rate if hourly_rate is None else hourly_rate
+    return settings.prices() | (costs or {}), rate
+
+
+def _cost(ctx: _Context, prices: dict[str, float], hourly_rate: float) -> list[dict[str, Any]]:
     latest = ctx.snaps[-1]
-    prices = COSTS if costs is None else COSTS | costs
 
     def compute() -> list[dict[str, Any]]:
         tiers = snapshot_tiers(ctx.conn, snapshot_id=int(latest.id), dimension=ctx.dimension)
@@ -383,19 +391,23 @@ def _sections(
     from_snapshot: int | None = None,
     to_snapshot: int | None = None,
     costs: dict[str, float] | None = None,
-    hourly_rate: float = HOURLY_RATE,
+    hourly_rate: float | None = None,
     thresholds: Thresholds | None = None,
 ) -> dict[str, Any]:
+    priced = _prices(ctx, costs, hourly_rate) if "cost" in names else ({}, 0.0)
     make: dict[str, Callable[[], Any]] = {
         "performance": lambda: _performance(ctx),
         "migration": lambda: _migration(ctx, from_snapshot, to_snapshot),
         "flow": lambda: _flow(ctx),
-        "cost": lambda: _cost(ctx, costs, hourly_rate),
+        "cost": lambda: _cost(ctx, *priced),
         "drift": lambda: _drift(ctx, thresholds),
         "before_after": lambda: _before_after(ctx),
         "holdout": lambda: _holdout(ctx),
     }
-    return {name: make[name]() for name in names}  # seven sections at most
+    out = {name: make[name]() for name in names}  # seven sections at most
+    if "cost" in names:  # what the cost section charged, to show beside it
+        out["cost_prices"] = {"costs": priced[0], "hourly_rate": priced[1]}
+    return out
 
 
 def _empty(names: tuple[str, ...]) -> dict[str, Any]:
@@ -462,7 +474,7 @@ def report_data(
     backtest_as_of: date | None = None,
     horizon_days: int = 180,
     costs: dict[str, float] | None = None,
-    hourly_rate: float = HOURLY_RATE,
+    hourly_rate: float | None = None,
 ) -> dict[str, Any]:
     """Every number of the report — the sections of the evaluation page, with the labels in
     both languages — and (with ``backtest_as_of``) a backtest."""

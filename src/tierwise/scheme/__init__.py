@@ -12,11 +12,13 @@ from tierwise.scheme._io import (
 )
 from tierwise.scheme._jenks import jenks_breaks
 from tierwise.scheme._model import (
+    DEFAULT_COSTS,
     INSUFFICIENT,
     BandsDimension,
     ClusterSettings,
     Component,
     Cut,
+    EvaluationSettings,
     GridDimension,
     Hysteresis,
     Label,
@@ -34,12 +36,14 @@ from tierwise.scheme._playbook import Discount, Playbook, Playbooks, PoolRules, 
 from tierwise.scheme._validate import check_scheme, load_checked, validate_scheme
 
 __all__ = [
+    "DEFAULT_COSTS",
     "INSUFFICIENT",
     "BandsDimension",
     "ClusterSettings",
     "Component",
     "Cut",
     "Discount",
+    "EvaluationSettings",
     "ExpressionError",
     "GridDimension",
     "Hysteresis",

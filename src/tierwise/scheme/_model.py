@@ -408,6 +408,31 @@ class ModelSettings(_Model):
     clusters: ClusterSettings = Field(default_factory=ClusterSettings)
 
 
+#: interaction kinds as the store keeps them (import maps 拜访, 电话, 微信, 访问官网… onto these)
+InteractionKind = Literal[
+    "visit", "meeting", "call", "email", "wechat", "sms", "web_visit", "page_view",
+    "email_open", "click", "other",
+]  # fmt: skip
+#: the shipped cost of one interaction by kind, in the scheme's currency: web visits, page
+#: views, opened emails and clicks are the customer's doing and cost nothing
+DEFAULT_COSTS: dict[str, float] = {
+    "visit": 200.0, "meeting": 150.0, "call": 15.0, "email": 2.0, "wechat": 2.0, "sms": 0.5,
+    "web_visit": 0.0, "page_view": 0.0, "email_open": 0.0, "click": 0.0, "other": 5.0,
+}  # fmt: skip
+
+
+class EvaluationSettings(_Model):
+    """What the evaluation's cost to serve charges: one interaction by kind (a kind left out
+    keeps its shipped cost) and one service hour (interactions' ``duration_min``)."""
+
+    costs: dict[InteractionKind, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    hourly_rate: float = Field(60.0, ge=0)
+
+    def prices(self) -> dict[str, float]:
+        """The cost of every kind: the shipped ones, replaced where this scheme sets one."""
+        return DEFAULT_COSTS | {str(k): float(v) for k, v in self.costs.items()}
+
+
 class Scheme(_Model):
     """A classification standard: what a published version holds."""
 
@@ -417,6 +442,7 @@ class Scheme(_Model):
     currency: str = "CNY"
     dimensions: dict[str, Dimension] = Field(min_length=1)
     models: ModelSettings = Field(default_factory=ModelSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     #: what each tier's customers get (tierwise.scheme._playbook); checked by check_scheme
     playbooks: Playbooks | None = None
 
@@ -469,12 +495,14 @@ from tierwise.scheme._playbook import Playbooks  # noqa: E402
 Scheme.model_rebuild()
 
 __all__ = [
+    "DEFAULT_COSTS",
     "INSUFFICIENT",
     "BandsDimension",
     "ClusterSettings",
     "Component",
     "Cut",
     "Dimension",
+    "EvaluationSettings",
     "GridDimension",
     "Hysteresis",
     "Label",
