@@ -18,6 +18,8 @@ from tierwise import models
 from tierwise.act._text import MESSAGES as ACT_TEXTS
 from tierwise.cli import said
 from tierwise.errors import TierwiseError
+from tierwise.ingest import import_file
+from tierwise.ingest._columns import UserMapping, detect_kind, map_columns
 from tierwise.models._base import FIT_REASONS, ModelFitError
 from tierwise.web._i18n import messages, t
 
@@ -124,3 +126,54 @@ def test_fit_failures_say_the_reason_in_both_languages() -> None:
     err = ModelFitError("BetaGeo", "no_convergence", "after 200 iterations")
     assert t(err.key or "", "zh", **err.params) == "BetaGeo 拟合失败：似然函数最大化未收敛。"
     assert "did not converge" in t(err.key or "", "en", **err.params)
+
+
+def _bad_mapping(text: str) -> Callable[[Path], Any]:
+    def load(tmp: Path) -> Any:
+        path = tmp / "mapping.yaml"
+        path.write_text(text, encoding="utf-8")
+        return UserMapping.load(path)
+
+    return load
+
+
+def _bad_rule(_: Path) -> Any:
+    import ibis
+
+    from tierwise.classify._compile import _rule
+
+    return _rule(ibis.table({"orders_365d": "int64"}), "orders_365d + 1", "dimensions.x.rules[0]")
+
+
+#: import and classification errors outside the model stage: key → (call, a value its zh names)
+INPUT_CASES: dict[str, tuple[Callable[[Path], Any], str]] = {
+    "import.kind_unknown": (lambda _: detect_kind(["foo", "bar"]), "foo, bar"),
+    "import.kind_ambiguous": (lambda _: detect_kind(["customer_id", "date"]), "--kind"),
+    "import.mapping_not_mapping": (_bad_mapping("[1, 2]"), "mapping.yaml"),
+    "import.mapping_unknown_keys": (_bad_mapping("colums: {}"), "colums"),
+    "import.mapping_kind": (_bad_mapping("kind: order"), "'order'"),
+    "import.mapping_columns": (_bad_mapping("columns: [a]"), "columns"),
+    "import.mapping_target": (_bad_mapping("columns: {金额: 5}"), "columns.金额"),
+    "import.mapping_field": (
+        lambda _: map_columns(["金额"], "orders", UserMapping(columns={"金额": "amout"})),
+        "“amout”",
+    ),
+    "err.file_not_found": (
+        lambda tmp: import_file(tmp / "无.csv", engine=None),  # type: ignore[arg-type]
+        "无.csv",
+    ),
+    "scheme.compile.not_condition": (_bad_rule, "dimensions.x.rules[0]"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(INPUT_CASES))
+def test_import_and_scheme_errors_are_said_in_chinese(key: str, tmp_path: Path) -> None:
+    call, value = INPUT_CASES[key]
+    with pytest.raises(TierwiseError) as caught:
+        call(tmp_path)
+    err = caught.value
+    assert err.key == key, err
+    zh = said(err, "zh").split("\n")[0]
+    assert re.search(r"[\u4e00-\u9fff]", zh) and "{" not in zh, zh
+    assert value in zh, zh
+    assert t(key, "en", **err.params) == str(err)  # the catalogue's English is what was raised

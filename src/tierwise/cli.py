@@ -169,9 +169,11 @@ def import_cmd(
     """Import customers, orders, interactions, feedback, referrals, leads or products."""
     language = _lang(lang)
     if kind is not None and kind not in KINDS:
-        raise TierwiseError(f"--kind {kind!r} is not one of {', '.join(KINDS)}.")
+        raise TierwiseError(f"--kind {kind!r} is not one of {', '.join(KINDS)}.",
+                            key="cli.kind", kind=repr(kind), kinds=", ".join(KINDS))  # fmt: skip
     if on_duplicate not in ("update", "skip", "error"):
-        raise TierwiseError(f"--on-duplicate {on_duplicate!r} must be update, skip or error.")
+        raise TierwiseError(f"--on-duplicate {on_duplicate!r} must be update, skip or error.",
+                            key="cli.on_duplicate", value=repr(on_duplicate))  # fmt: skip
     settings = _settings(data_dir)
     options = ImportOptions(
         kind=kind,
@@ -395,14 +397,17 @@ def serve(
     if settings.database_url is None and not (settings.data_dir / "tierwise.db").exists():
         raise TierwiseError(
             f"There is no Tierwise data in {settings.data_dir.resolve()}; run `tierwise init` "
-            "(or `tierwise demo`) first, or pass --data-dir."
+            "(or `tierwise demo`) first, or pass --data-dir.",
+            key="cli.no_data",
+            path=str(settings.data_dir.resolve()),
         )
     store = pipeline.open_store(settings)  # applies pending migrations
     try:
         with store.connect() as conn:
             if count_users(conn, active_only=True) == 0:
                 raise TierwiseError(
-                    "Nobody could sign in: the store has no active user. Run `tierwise init`."
+                    "Nobody could sign in: the store has no active user. Run `tierwise init`.",
+                    key="cli.no_user",
                 )
     finally:
         store.dispose()

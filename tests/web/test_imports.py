@@ -280,6 +280,13 @@ def test_the_kind_can_be_chosen_when_it_cannot_be_detected(web: Web) -> None:
     up = upload_bytes(boss, content, "mystery.csv")
     uid = up["upload_id"]
     assert up["kind"] is None and "Cannot tell what kind" in up["detected"]["kind_error"]
+    assert "无法判断此文件是哪类数据（列：ref, label）" in up["detected"]["kind_error_said"]["zh"]
+    boss.client.cookies.set("tw_lang", "zh")
+    try:
+        page = boss.client.get(f"/imports/{uid}").text
+    finally:
+        boss.client.cookies.set("tw_lang", "en")
+    assert "无法判断此文件是哪类数据" in page and "Cannot tell what kind" not in page
     refused = boss.client.post(f"/api/v1/imports/{uid}/dry-run", headers=boss.h)
     assert refused.status_code == 422 and "choose one of" in refused.json()["detail"]
     choices = {"kind": "customers", "mapping": {"ref": "customer_id", "label": "name"}}

@@ -169,11 +169,16 @@ def _rule(t: ir.Table, text: str, where: str) -> ir.BooleanValue:
     try:
         value = to_ibis(parse(text), t)
     except ValueError as error:  # ExpressionError included: add where the rule is
-        raise SchemeError(f"Scheme error at {where}: {error}") from None
+        raise SchemeError(f"Scheme error at {where}: {error}", key="scheme.compile.rule",
+                          where=where, error=str(error)) from None  # fmt: skip
     if not value.type().is_boolean():
         raise SchemeError(
             f"Scheme error at {where}: {text!r} is a {value.type()} value, not a "
-            "condition (compare it, e.g. `... > 0`)."
+            "condition (compare it, e.g. `... > 0`).",
+            key="scheme.compile.not_condition",
+            where=where,
+            text=repr(text),
+            type=str(value.type()),
         )
     return value
 
@@ -193,7 +198,10 @@ def _dcls_col(dim: str) -> str:
 def _unknown(where: str, feature: str) -> SchemeError:
     return SchemeError(
         f"Scheme error at {where}: unknown feature {feature!r}; "
-        "`tierwise scheme features` lists them."
+        "`tierwise scheme features` lists them.",
+        key="scheme.compile.unknown_feature",
+        where=where,
+        feature=repr(feature),
     )
 
 
@@ -391,7 +399,9 @@ def compile_scheme(
     if unknown:
         raise SchemeError(
             f"Scheme error: unknown feature(s) {', '.join(map(repr, unknown))}; "
-            "`tierwise scheme features` lists them."
+            "`tierwise scheme features` lists them.",
+            key="scheme.compile.unknown_features",
+            features=", ".join(map(repr, unknown)),
         )
     # one materialised table holds the features and every rank: the label expressions that
     # follow are plain scalar code over its columns (no window is repeated inside them)

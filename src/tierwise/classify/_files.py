@@ -72,7 +72,7 @@ def read_source(
         return _canonical_frame(_as_polars(source), kind, date_format)
     path = Path(source)
     if not path.exists():
-        raise DataError(f"File not found: {path}")
+        raise DataError(f"File not found: {path}", key="err.file_not_found", path=str(path))
     parts: list[pl.DataFrame] = []
     total = 0
     with open_source(path) as src:

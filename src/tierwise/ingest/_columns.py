@@ -47,29 +47,45 @@ class UserMapping:
         try:
             data: Any = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
         except (OSError, yaml.YAMLError) as exc:
-            raise DataError(f"Cannot read mapping file {path}: {exc}") from None
+            raise DataError(f"Cannot read mapping file {path}: {exc}", key="import.mapping_unreadable",
+                            path=str(path), reason=str(exc)) from None  # fmt: skip
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise DataError(f"Mapping file {path} must be a YAML mapping with a 'columns:' key.")
+            raise DataError(f"Mapping file {path} must be a YAML mapping with a 'columns:' key.",
+                            key="import.mapping_not_mapping", path=str(path))  # fmt: skip
         unknown = set(data) - {"columns", "kind", "date_format"}
         if unknown:
             raise DataError(
                 f"Mapping file {path}: unknown key(s) {sorted(unknown)}; "
-                "allowed: columns, kind, date_format."
+                "allowed: columns, kind, date_format.",
+                key="import.mapping_unknown_keys",
+                path=str(path),
+                keys=str(sorted(unknown)),
             )
         kind = data.get("kind")
         if kind is not None and kind not in KINDS:
-            raise DataError(f"Mapping file {path}: kind {kind!r} is not one of {', '.join(KINDS)}.")
+            raise DataError(
+                f"Mapping file {path}: kind {kind!r} is not one of {', '.join(KINDS)}.",
+                key="import.mapping_kind",
+                path=str(path),
+                kind=repr(kind),
+                kinds=", ".join(KINDS),
+            )
         columns = data.get("columns") or {}
         if not isinstance(columns, dict):
-            raise DataError(f"Mapping file {path}: 'columns' must map source headers to fields.")
+            raise DataError(f"Mapping file {path}: 'columns' must map source headers to fields.",
+                            key="import.mapping_columns", path=str(path))  # fmt: skip
         clean: dict[str, str | None] = {}
         for source, target in columns.items():
             if target is not None and not isinstance(target, str):
                 raise DataError(
                     f"Mapping file {path}: columns.{source} must be a field name or null, "
-                    f"got {target!r}."
+                    f"got {target!r}.",
+                    key="import.mapping_target",
+                    path=str(path),
+                    column=str(source),
+                    value=repr(target),
                 )
             clean[str(source)] = target
         date_format = data.get("date_format")
@@ -124,7 +140,12 @@ def map_columns(header: list[str], kind: Kind, user: UserMapping | None = None) 
             if target not in spec.names:
                 raise DataError(
                     f'Mapping: column "{source}" is mapped to "{target}", which is not a field of '
-                    f"{kind}. Fields: {', '.join(spec.names)}."
+                    f"{kind}. Fields: {', '.join(spec.names)}.",
+                    key="import.mapping_field",
+                    column=source,
+                    field=target,
+                    kind=kind,
+                    fields=", ".join(spec.names),
                 )
             hit: tuple[str, int] | None = (target, -1)
         else:
@@ -186,10 +207,14 @@ def detect_kind(header: list[str], path: Path | None = None) -> Kind:
     if best_score == 0:
         raise DataError(
             f"Cannot tell what kind of data this file holds (columns: {', '.join(header[:12])}). "
-            f"Pass --kind ({'/'.join(KINDS)}) and, for unusual headers, --mapping FILE."
+            f"Pass --kind ({'/'.join(KINDS)}) and, for unusual headers, --mapping FILE.",
+            key="import.kind_unknown",
+            columns=", ".join(header[:12]),
+            kinds="/".join(KINDS),
         )
     if ranked[1][1] == best_score:
-        raise DataError(f"The columns fit both {best} and {ranked[1][0]}. Pass --kind to choose.")
+        raise DataError(f"The columns fit both {best} and {ranked[1][0]}. Pass --kind to choose.",
+                        key="import.kind_ambiguous", first=best, second=ranked[1][0])  # fmt: skip
     return best
 
 

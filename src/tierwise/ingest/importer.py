@@ -113,7 +113,7 @@ def import_file(
     started = time.monotonic()
     report = ImportReport(file=str(path), dry_run=options.dry_run)
     if not path.exists():
-        raise DataError(f"File not found: {path}")
+        raise DataError(f"File not found: {path}", key="err.file_not_found", path=str(path))
     mapping = options.mapping
     date_format = options.date_format or (mapping.date_format if mapping else None)
     with open_source(

@@ -44,7 +44,7 @@ from tierwise.scheme._said import TOP_LEVEL, SchemeProblems, say_line
 from tierwise.settings import Settings
 from tierwise.store import read_only
 from tierwise.store.tables import customers, schemes
-from tierwise.web._i18n import messages, t
+from tierwise.web._i18n import LANGS, messages, t
 from tierwise.web._jobs import BusyError
 
 #: a preview token is good for this long (and only while the published version is unchanged)
@@ -251,6 +251,8 @@ class PreviewRun:
     result: dict[str, Any] | None = None
     published: Scheme | None = None
     error: str | None = None
+    #: the error in each language (the page's; ``error`` stays the English of the API)
+    error_said: dict[str, str] | None = None
 
     def elapsed(self) -> float:
         return round(
@@ -301,6 +303,7 @@ def _work(settings: Settings, store: sa.Engine, principal: Principal, run: Previ
         run.state = "done"
     except Exception as exc:  # the page shows why
         run.error = str(exc) or type(exc).__name__
+        run.error_said = {lang: said(exc, lang) or run.error for lang in LANGS}
         run.state = "failed"
     finally:
         run.seconds = time.monotonic() - run.started

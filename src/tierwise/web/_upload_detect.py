@@ -20,7 +20,8 @@ from tierwise.ingest import (
 from tierwise.ingest._readers import open_source
 from tierwise.ingest.report import note_keys
 from tierwise.settings import Settings
-from tierwise.web._i18n import t
+from tierwise.web._flash import said
+from tierwise.web._i18n import LANGS, t
 from tierwise.web._upload_files import (
     _DAY_MONTH,
     _META,
@@ -48,12 +49,13 @@ def _detect(path: Path, *, kind: str | None, sheet: str | None) -> dict[str, Any
         if info.header:
             first = next(iter(source.batches(_SAMPLE_ROWS)), None)
             frame = None if first is None else first.frame
-    kind_error = None
+    kind_error = kind_error_said = None
     if kind is None and info.header:
         try:
             kind = detect_kind(info.header, path)
         except DataError as exc:
-            kind_error = str(exc)
+            kind_error = str(exc)  # the API's English; the page says it in its language
+            kind_error_said = {lang: said(exc, lang) for lang in LANGS}
     auto: dict[str, str | None] = {h: None for h in info.header}
     notes = list(info.notes)
     if kind is not None and info.header:
@@ -72,6 +74,7 @@ def _detect(path: Path, *, kind: str | None, sheet: str | None) -> dict[str, Any
         "header": list(info.header),
         "kind": kind,
         "kind_error": kind_error,
+        "kind_error_said": kind_error_said,
         "auto_mapping": auto,
         "samples": samples,
         "notes": notes,
@@ -131,7 +134,7 @@ def _missing(kind: str | None, mapping: dict[str, str | None]) -> list[str]:
 
 _DETECTED_KEYS: Final = (
     "format", "encoding", "encoding_detected", "delimiter", "sheets", "sheet", "kind",
-    "kind_error", "notes", "note_keys", "empty",
+    "kind_error", "kind_error_said", "notes", "note_keys", "empty",
 )  # fmt: skip
 
 
