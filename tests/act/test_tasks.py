@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from act_world import NOW, World, count
+from act_world import NOW, World, count, publish_default
 
 from tierwise.access import ForbiddenError
 from tierwise.act import complete_task, generate, list_tasks, plan, skip_task, snooze_task
@@ -97,6 +97,24 @@ def test_tier_change_replans_open_tasks_and_tells_the_owner_why(world: World) ->
         assert plan(conn, now=NOW).as_dict() == {
             "created": 0, "replanned": 0, "cancelled": 0, "notices": 0, "reassigned": 0,
         }  # fmt: skip
+
+
+def test_a_snapshot_is_replanned_once_until_its_playbooks_change(world: World) -> None:
+    """Re-planning sweeps every open follow-up: it runs once per snapshot and set of cadences
+    (the schedule's next runs skip it); a scheme that drops a tier's cadence runs it again."""
+    _setup(world)
+    with world.engine.begin() as conn:
+        plan(conn, now=NOW)
+        plan(conn, now=NOW + timedelta(hours=1))
+        marks = count(conn, audit_log, audit_log.c.action == "tasks.replan")
+        publish_default(conn, **{"      cadence_days: 14\n      channel: call\n": ""})  # B: none
+        again = plan(conn, now=NOW + timedelta(hours=2))
+        assert count(conn, audit_log, audit_log.c.action == "tasks.replan") == marks + 1 == 2
+    assert (again.cancelled, again.created) == (1, 0)
+    with world.engine.connect() as conn:
+        status = dict(conn.execute(sa.select(tasks.c.customer_pk, tasks.c.status)).all())
+    assert status == {world.pks["A1"]: "open", world.pks["B1"]: "cancelled",
+                      world.pks["C1"]: "open"}  # fmt: skip
 
 
 def test_completing_logs_an_interaction_and_schedules_the_next(world: World) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from tierwise.access._customers import changed
-from tierwise.act._playbooks import ActiveBooks, active_playbooks, tier_column
+from tierwise.act._playbooks import ActiveBooks, active_playbooks
 from tierwise.act._pool import CHUNK, SYSTEM, _move_tasks
 from tierwise.act._sql import (
     day_text,
@@ -27,7 +27,34 @@ from tierwise.act._sql import (
     text,
 )
 from tierwise.store import audit
-from tierwise.store.tables import customer_owners, customers, pool_events, tasks
+from tierwise.store.tables import TS, customer_owners, customers, labels, pool_events, tasks
+
+#: every owned customer of a tier that recycles, with the moment their period counts from
+_BASIS = sa.Table(
+    "tw_recycle_basis",
+    sa.MetaData(),
+    sa.Column("pk", sa.BigInteger(), primary_key=True),
+    sa.Column("owner", sa.BigInteger(), nullable=False),
+    sa.Column("tier", sa.String(64), nullable=False),
+    sa.Column("basis", TS),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _gather(conn: sa.Connection, books: ActiveBooks, tiers: list[str]) -> None:
+    """One pass over the owners (their tier and last contact) into ``_BASIS``: each tier's
+    warning and recycle read it, not the owners, labels and interactions again (1M customers,
+    three tiers: six passes took 7 s on SQLite)."""
+    co = customer_owners
+    conn.execute(sa.text(f"DROP TABLE IF EXISTS {_BASIS.name}"))
+    _BASIS.create(conn)
+    conn.execute(_BASIS.insert().from_select(
+        ["pk", "owner", "tier", "basis"],
+        sa.select(co.c.customer_pk, co.c.user_id, labels.c.label,
+                  latest(conn, last_contact(co.c.customer_pk), co.c.assigned_at))
+        .where(labels.c.snapshot_id == books.snapshot_id, labels.c.dimension == books.dimension,
+               labels.c.customer_pk == co.c.customer_pk, labels.c.label.in_(tiers)),
+    ))  # fmt: skip
 
 
 def recycle(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
@@ -38,22 +65,14 @@ def recycle(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
     if books is None:
         return {"warned": 0, "recycled": 0}
     rules = books.books.pool
+    recycling = {k: b for k, b in books.books.tiers.items() if b.recycle_days is not None}
+    if not recycling:
+        return {"warned": 0, "recycled": 0}
+    _gather(conn, books, list(recycling))
     warned = recycled = 0
-    co = customer_owners
-    for key, book in books.books.tiers.items():
-        if book.recycle_days is None:
-            continue
-        # the basis in a derived table first: a correlated subquery nested two levels deep
-        # would not correlate to customer_owners
-        base = (
-            sa.select(
-                co.c.customer_pk.label("pk"),
-                co.c.user_id.label("owner"),
-                latest(conn, last_contact(co.c.customer_pk), co.c.assigned_at).label("basis"),
-            )
-            .where(tier_column(books, co.c.customer_pk) == key)
-            .subquery("base")
-        )
+    base = _BASIS
+    for key, book in recycling.items():
+        assert book.recycle_days is not None
         warned_since = sa.exists().where(
             pool_events.c.customer_pk == base.c.pk,
             pool_events.c.kind == "warned",
@@ -65,7 +84,7 @@ def recycle(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
             sa.literal(now, pool_events.c.at.type),
             json_object(conn, tier=key, recycle_days=book.recycle_days,
                         basis=day_text(conn, base.c.basis)),
-        ).where(warn_from <= now, ~warned_since)  # fmt: skip
+        ).where(base.c.tier == key, warn_from <= now, ~warned_since)  # fmt: skip
         columns = ["customer_pk", "kind", "user_id", "actor", "at", "detail"]
         warned += inserted(
             conn, insert_ignore(conn, pool_events).from_select(columns, select),
@@ -80,9 +99,11 @@ def recycle(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
             pool_events.c.at <= now - timedelta(days=rules.warn_days),
         )
         due = plus(conn, base.c.basis, days=book.recycle_days) <= now
-        rows = conn.execute(sa.select(base.c.pk, base.c.owner).where(due, ripe))
+        rows = conn.execute(sa.select(base.c.pk, base.c.owner).where(base.c.tier == key, due,
+                                                                     ripe))  # fmt: skip
         ripe_rows = [(int(r[0]), int(r[1])) for r in rows]
         recycled += _recycle_rows(conn, ripe_rows, tier=key, days=book.recycle_days, now=now)
+    _BASIS.drop(conn)
     if recycled:
         changed()
     return {"warned": warned, "recycled": recycled}

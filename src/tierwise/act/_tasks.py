@@ -43,6 +43,7 @@ from tierwise.scheme._playbook import Playbook
 from tierwise.store import audit
 from tierwise.store.bulk import bulk_session
 from tierwise.store.tables import (
+    audit_log,
     customer_owners,
     customers,
     interactions,
@@ -249,8 +250,35 @@ def replan(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = No
     if books is None:
         return PlanResult()
     now = naive_utc(now)
-    stale = [tasks.c.kind == "follow_up", tasks.c.status.in_(OPEN)]
     tiers = {t: b for t, b in books.books.tiers.items() if b.cadence_days is not None}
+    done = _replan_mark(books, tiers)
+    if conn.scalar(sa.select(sa.exists().where(
+        audit_log.c.entity == "snapshot", audit_log.c.entity_id == done,
+        audit_log.c.action == "tasks.replan",
+    ))):  # fmt: skip
+        # every follow-up since was planned by this snapshot's labels and these cadences
+        return PlanResult(notices=_tier_notices(conn, books=books, now=now))
+    replanned, cancelled = _replan_all(conn, books=books, tiers=tiers, now=now)
+    audit.record(conn, actor=SYSTEM, action="tasks.replan", entity="snapshot", entity_id=done,
+                 after={"replanned": replanned, "cancelled": cancelled})  # fmt: skip
+    notices = _tier_notices(conn, books=books, now=now)
+    return PlanResult(replanned=replanned, cancelled=cancelled, notices=notices)
+
+
+def _replan_mark(books: ActiveBooks, tiers: dict[str, Playbook]) -> str:
+    """``snapshot:digest`` of what re-planning reads: the snapshot, its dimension and each
+    tier's cadence and channel. Once re-planned, nothing makes a follow-up stale until one of
+    them changes: every follow-up is created by the latest snapshot's tier and cadence."""
+    what = repr((books.dimension, sorted((t, b.cadence_days, b.channel) for t, b in tiers.items())))
+    return f"{books.snapshot_id}:{hashlib.sha256(what.encode()).hexdigest()[:16]}"
+
+
+def _replan_all(
+    conn: sa.Connection, *, books: ActiveBooks, tiers: dict[str, Playbook], now: datetime
+) -> tuple[int, int]:
+    """Re-date the open follow-ups planned for another tier; cancel those of a tier without
+    proactive contact. Two statements over every open follow-up."""
+    stale = [tasks.c.kind == "follow_up", tasks.c.status.in_(OPEN)]
     replanned = 0
     here = [
         labels.c.snapshot_id == books.snapshot_id,
@@ -287,9 +315,7 @@ def replan(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = No
         .values(status="cancelled", open_key=None, completed_at=now, completed_by=SYSTEM,
                 outcome="replanned")
     )  # fmt: skip
-    cancelled = max(result.rowcount, 0)
-    notices = _tier_notices(conn, books=books, now=now)
-    return PlanResult(replanned=replanned, cancelled=cancelled, notices=notices)
+    return replanned, max(result.rowcount, 0)
 
 
 #: label changes that move a customer (a first classification is "new")
