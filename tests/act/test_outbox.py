@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
@@ -29,62 +26,15 @@ from tierwise.act import (
 from tierwise.act._secrets import unseal
 from tierwise.errors import ConfigError, DataError
 from tierwise.store.tables import tasks, webhook_attempts, webhook_deliveries, webhook_endpoints
+from webhook_receiver import Receiver, receiving
 
 KEY = "test-secret-key-" + "x" * 32
 
 
-class Receiver:
-    """A local webhook receiver that fails the first ``failures`` requests with a 500, after
-    answering the scripted ``answers`` (status, headers) first; it keeps every request."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.answers: list[tuple[int, dict[str, str]]] = []
-        self.bodies: list[dict[str, object]] = []
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                if receiver.answers:
-                    status, headers = receiver.answers.pop(0)
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if receiver.failures > 0:
-                    receiver.failures -= 1
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                receiver.bodies.append(json.loads(body))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver(failures=1)
-    yield r
-    r.close()
+    with receiving(failures=1) as r:
+        yield r
 
 
 def _tier_change(world: World) -> None:
@@ -264,7 +214,7 @@ def test_another_secret_key_cannot_sign_and_says_so(world: World, receiver: Rece
 
 def _queued(world: World, receiver: Receiver, *answers: tuple[int, dict[str, str]]) -> None:
     receiver.failures = 0
-    receiver.answers = list(answers)
+    receiver.script = [(status, {"_headers": headers}, 0.0) for status, headers in answers]
     with world.engine.begin() as conn:
         add_endpoint(conn, principal=world.user("admin"), url=receiver.url,
                      events=["tier_changed"])  # fmt: skip
@@ -296,7 +246,7 @@ def test_a_429_retry_after_in_seconds_postpones_the_next_attempt(
     with world.engine.connect() as conn:
         errors = conn.execute(sa.select(webhook_attempts.c.error).order_by(
             webhook_attempts.c.id)).scalars().all()  # fmt: skip
-    assert errors[0] == f"127.0.0.1:{receiver.server.server_address[1]} answered HTTP 429 " \
+    assert errors[0] == f"127.0.0.1:{receiver.port} answered HTTP 429 " \
         "(Retry-After 120 s)."  # fmt: skip
 
 

@@ -7,15 +7,10 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
@@ -29,6 +24,7 @@ from tierwise.act import (
     verify_signature,
 )
 from tierwise.act._webhooks import retry_after
+from webhook_receiver import Receiver, receiving
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 EVENT = Event(
@@ -43,63 +39,22 @@ EVENT = Event(
 )
 
 
-@dataclass
-class Receiver:
-    """Answers each request with the next scripted (status, body, delay); records requests."""
-
-    url: str
-    script: list[tuple[int, dict[str, Any], float]] = field(default_factory=list)
-    seen: list[dict[str, Any]] = field(default_factory=list)
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            parts = urlsplit(self.path)
-            state.seen.append(
-                {"path": parts.path, "query": parse_qs(parts.query), "headers": dict(self.headers), "body": raw}
-            )  # fmt: skip
-            status, answer, delay = state.script.pop(0) if state.script else (200, {}, 0.0)
-            time.sleep(delay)
-            extra = answer.pop("_headers", {})  # headers of the answer, e.g. Retry-After
-            payload = json.dumps(answer).encode()
-            try:
-                self.send_response(status)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-                pass
-
-        def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with receiving() as r:
+        yield r
 
 
 def test_generic_json_is_signed_and_retried_after_a_failure(receiver: Receiver) -> None:
     receiver.script = [(500, {"error": "down"}, 0.0), (204, {}, 0.0)]
-    endpoint = WebhookEndpoint(f"{receiver.url}/hooks/tierwise", "json", secret="s3cret", lang="en")
+    endpoint = WebhookEndpoint(
+        f"{receiver.base}/hooks/tierwise", "json", secret="s3cret", lang="en"
+    )
     policy = RetryPolicy()
 
     first = deliver(endpoint, EVENT, now=NOW)
     assert (first.ok, first.status_code, first.retryable) == (False, 500, True)
-    assert first.error == f"{receiver.url.removeprefix('http://')} answered HTTP 500."
+    assert first.error == f"{receiver.base.removeprefix('http://')} answered HTTP 500."
     assert first.error_zh is not None and "HTTP 500" in first.error_zh
     assert '"down"' in first.response_excerpt
 
@@ -140,7 +95,7 @@ def test_a_tampered_or_stale_json_webhook_fails_verification() -> None:
 
 def test_wecom_markdown_message(receiver: Receiver) -> None:
     receiver.script = [(200, {"errcode": 0, "errmsg": "ok"}, 0.0)]
-    endpoint = WebhookEndpoint(f"{receiver.url}/cgi-bin/webhook/send?key=k1", "wecom")
+    endpoint = WebhookEndpoint(f"{receiver.base}/cgi-bin/webhook/send?key=k1", "wecom")
     with httpx2.Client() as client:  # a caller's pooled client is used as given, not closed
         attempt = deliver(endpoint, EVENT, now=NOW, client=client)
         assert not client.is_closed
@@ -159,7 +114,7 @@ def test_dingtalk_markdown_with_its_signature_in_the_query(receiver: Receiver) -
     receiver.script = [(200, {"errcode": 0, "errmsg": "ok"}, 0.0)]
     secret = "SECabc+/="
     endpoint = WebhookEndpoint(
-        f"{receiver.url}/robot/send?access_token=t1", "dingtalk", secret, "en"
+        f"{receiver.base}/robot/send?access_token=t1", "dingtalk", secret, "en"
     )
     assert deliver(endpoint, EVENT, now=NOW).ok
     sent = receiver.seen[0]
@@ -180,7 +135,7 @@ def test_feishu_post_with_its_signature_in_the_body(receiver: Receiver) -> None:
         (200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}, 0.0),
         (200, {"code": 0, "msg": "success", "data": {}}, 0.0),
     ]
-    endpoint = WebhookEndpoint(f"{receiver.url}/open-apis/bot/v2/hook/h1", "feishu", "fs-secret")
+    endpoint = WebhookEndpoint(f"{receiver.base}/open-apis/bot/v2/hook/h1", "feishu", "fs-secret")
     refused = deliver(endpoint, EVENT, now=NOW)
     assert (refused.ok, refused.status_code, refused.retryable) == (False, 200, False)
     assert refused.error is not None and "error code 19021: sign match fail" in refused.error
@@ -198,7 +153,7 @@ def test_feishu_post_with_its_signature_in_the_body(receiver: Receiver) -> None:
 
 def test_a_slow_receiver_is_a_clear_timeout(receiver: Receiver) -> None:
     receiver.script = [(200, {}, 1.0)]
-    endpoint = WebhookEndpoint(f"{receiver.url}/slow", "json", timeout=0.2)
+    endpoint = WebhookEndpoint(f"{receiver.base}/slow", "json", timeout=0.2)
     attempt = deliver(endpoint, EVENT, now=NOW)
     assert (attempt.ok, attempt.status_code, attempt.retryable) == (False, None, True)
     assert attempt.error is not None and "timed out after 0.2 s" in attempt.error
@@ -269,13 +224,13 @@ def test_the_policy_waits_for_retry_after_but_never_past_its_cap() -> None:
 def test_a_429_answer_carries_its_retry_after(receiver: Receiver) -> None:
     receiver.script = [(429, {"_headers": {"Retry-After": "90"}}, 0.0),
                        (500, {"_headers": {"Retry-After": "90"}}, 0.0)]  # fmt: skip
-    attempt = deliver(WebhookEndpoint(receiver.url, "json"), EVENT, now=NOW)
+    attempt = deliver(WebhookEndpoint(receiver.base, "json"), EVENT, now=NOW)
     assert (attempt.status_code, attempt.retry_after_seconds, attempt.retryable) == (429, 90, True)
     assert attempt.error is not None and attempt.error.endswith("HTTP 429 (Retry-After 90 s).")
     assert attempt.error_zh is not None and "要求 90 秒后重试" in attempt.error_zh
     # only 429 and 503 ask to wait
     assert (
-        deliver(WebhookEndpoint(receiver.url, "json"), EVENT, now=NOW).retry_after_seconds is None
+        deliver(WebhookEndpoint(receiver.base, "json"), EVENT, now=NOW).retry_after_seconds is None
     )
 
 
