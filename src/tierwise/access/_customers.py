@@ -191,13 +191,12 @@ def _labels_for(
     query = sa.select(
         labels.c.customer_pk, labels.c.dimension, labels.c.label, labels.c.score, labels.c.source
     ).where(labels.c.snapshot_id == pub.snapshot_id, labels.c.customer_pk.in_(pks))
-    for row in conn.execute(query):
-        out[int(row.customer_pk)][row.dimension] = {
-            "label": row.label,
-            "text": pub.text(row.dimension, row.label, lang),
-            "score": row.score,
-            "source": row.source,
-        }
+    texts: dict[tuple[str, str], str] = {}  # a page repeats few (dimension, label) pairs
+    for pk, dimension, label, score, source in conn.execute(query).all():
+        key = (dimension, label)
+        if (text := texts.get(key)) is None:
+            text = texts[key] = pub.text(dimension, label, lang)
+        out[int(pk)][dimension] = {"label": label, "text": text, "score": score, "source": source}
     return out
 
 

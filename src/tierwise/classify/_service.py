@@ -93,8 +93,9 @@ def _classify(
         if result.models:
             _store.write_models(folder, result.models)
         # sorted by customer_pk in small row groups: the 360 page reads one customer's row
-        # (min/max statistics prune the rest: 2 ms instead of 21 ms at 1M customers)
-        result.features.write_parquet(folder / "features.parquet", row_group_size=16_384)
+        # (min/max statistics prune the rest; a group of 125 columns is decoded whole: 4,096
+        # rows 3.6 ms, 16,384 rows 6.7 ms, for a file 9 % larger)
+        result.features.write_parquet(folder / "features.parquet", row_group_size=4_096)
         mark = time.monotonic()
         with store.begin() as conn:
             _store.publish_snapshot(

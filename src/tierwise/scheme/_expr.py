@@ -32,6 +32,7 @@ makes a rule true by accident: for a customer with no ``recency_days`` both
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Final, Literal, NoReturn, TypeAlias
@@ -700,8 +701,10 @@ _FUNCTION_NAMES: Final[dict[str, FunctionName]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(text: str) -> Expr:
     """Parse a rule into an immutable tree; raise `ExpressionError` naming the position.
+    Trees are cached by text (explaining one customer parses the scheme's rules again).
 
     Any well-typed expression is accepted (``2 * median_gap_days`` too); a scheme rule
     should check that ``to_ibis(...)`` yields a boolean.
