@@ -192,11 +192,12 @@ def _labels_for(
         labels.c.customer_pk, labels.c.dimension, labels.c.label, labels.c.score, labels.c.source
     ).where(labels.c.snapshot_id == pub.snapshot_id, labels.c.customer_pk.in_(pks))
     texts: dict[tuple[str, str], str] = {}  # a page repeats few (dimension, label) pairs
-    for pk, dimension, label, score, source in conn.execute(query).all():
-        key = (dimension, label)
+    rows: list[tuple[Any, ...]] = [tuple(r) for r in conn.execute(query).all()]
+    for pk, dimension, label, score, source in rows:
+        key = (str(dimension), str(label))
         if (text := texts.get(key)) is None:
-            text = texts[key] = pub.text(dimension, label, lang)
-        out[int(pk)][dimension] = {"label": label, "text": text, "score": score, "source": source}
+            text = texts[key] = pub.text(key[0], key[1], lang)
+        out[int(pk)][key[0]] = {"label": label, "text": text, "score": score, "source": source}
     return out
 
 
