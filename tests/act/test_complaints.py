@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from act_world import NOW, World, complain, count
 
 from tierwise.act import complaint_queue, escalate, respond, track
+from tierwise.act._complaints import DEFAULT_SLA_HOURS
 from tierwise.errors import NotFoundError
 from tierwise.ingest import ImportOptions, import_file
 from tierwise.pipeline import acted
@@ -116,3 +117,28 @@ def test_an_imported_complaint_joins_the_queue_at_once(world: World, tmp_path: P
     acted(world.engine, again)
     with world.engine.connect() as conn:
         assert count(conn, complaint_sla) == 1
+
+
+def test_before_any_classification_a_complaint_waits_on_the_default_sla(
+    world: World, tmp_path: Path
+) -> None:
+    """No snapshot, no playbooks: the complaint is queued at once on the 48-hour default, and
+    takes its tier's SLA with the first classification."""
+    with world.engine.begin() as conn:
+        world.customer(conn, "A1")
+        world.own(conn, "A1", "li")
+    path = tmp_path / "feedback.csv"
+    path.write_text("ticket id,customer id,created at,type,content\n"
+                    "T-1,A1,2026-12-02 07:00,complaint,late delivery\n", encoding="utf-8")  # fmt: skip
+    acted(world.engine, import_file(path, engine=world.engine,
+                                    options=ImportOptions(kind="feedback")))  # fmt: skip
+    with world.engine.connect() as conn:
+        [before] = complaint_queue(conn, principal=world.user("li"), now=NOW)
+    assert (before["tier"], before["sla_hours"], before["deadline_at"]) == (
+        None, DEFAULT_SLA_HOURS, "2026-12-04 07:00",
+    )  # fmt: skip
+    with world.engine.begin() as conn:
+        world.classify(conn, {"A1": "A"})
+        assert track(conn, now=NOW)["retiered"] == 1
+        [after] = complaint_queue(conn, principal=world.user("li"), now=NOW)
+    assert (after["tier"], after["sla_hours"], after["deadline_at"]) == ("A", 4, "2026-12-02 11:00")

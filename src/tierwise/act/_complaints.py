@@ -57,10 +57,13 @@ def track(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
     complaints resolved in the data. Set-based; run after classification and on the schedule."""
     now = naive_utc(now)
     books = active_playbooks(conn)
-    if books is None:
-        return {"tracked": 0, "retiered": 0, "resolved": 0}
-    tier = tier_column(books, feedback.c.customer_pk)
-    hours, rank = _sla_case(books, tier)
+    if books is None:  # no classification yet: the default SLA, no tier (set by the first one)
+        tier: Any = sa.cast(sa.null(), sa.String)
+        hours: Any = sa.literal(DEFAULT_SLA_HOURS)
+        rank: Any = sa.literal(0)
+    else:
+        tier = tier_column(books, feedback.c.customer_pk)
+        hours, rank = _sla_case(books, tier)
     select = sa.select(
         feedback.c.id, feedback.c.customer_pk, tier, rank, hours, feedback.c.received_at,
         plus(conn, feedback.c.received_at, hours=hours),
@@ -74,6 +77,9 @@ def track(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
         conn, insert_ignore(conn, complaint_sla).from_select(columns, select),
         key=complaint_sla.c.feedback_pk,
     )  # fmt: skip
+    resolved = _resolved_in_data(conn)
+    if books is None:
+        return {"tracked": tracked, "retiered": 0, "resolved": resolved}
     now_tier = tier_column(books, complaint_sla.c.customer_pk)
     new_hours, new_rank = _sla_case(books, now_tier)
     retiered = conn.execute(
@@ -89,6 +95,11 @@ def track(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
             deadline_at=plus(conn, complaint_sla.c.received_at, hours=new_hours),
         )
     )
+    return {"tracked": tracked, "retiered": max(retiered.rowcount, 0), "resolved": resolved}
+
+
+def _resolved_in_data(conn: sa.Connection) -> int:
+    """Stop the clock of complaints the data says were resolved."""
     resolved_at = (
         sa.select(feedback.c.resolved_at)
         .where(feedback.c.id == complaint_sla.c.feedback_pk)
@@ -99,11 +110,7 @@ def track(conn: sa.Connection, *, now: datetime) -> dict[str, int]:
         .where(complaint_sla.c.first_response_at.is_(None), resolved_at.is_not(None))
         .values(first_response_at=resolved_at, responded_by="import")
     )
-    return {
-        "tracked": tracked,
-        "retiered": max(retiered.rowcount, 0),
-        "resolved": max(resolved.rowcount, 0),
-    }
+    return max(resolved.rowcount, 0)
 
 
 def complaint_queue(
