@@ -190,6 +190,23 @@ def test_open_tasks_follow_the_owner(world: World) -> None:
     assert sorted(_mine(world, "wang")) == ["A1"]
 
 
+def test_the_owner_sweep_runs_only_when_the_owners_changed(world: World) -> None:
+    """The pass over every open task runs when the owners' fingerprint moved: two customers
+    swapping owners (same count, same assignment time) are caught; nothing changed, no pass."""
+    _setup(world)
+    with world.engine.begin() as conn:
+        world.own(conn, "B1", "wang")
+        generate(conn, now=NOW)
+        passes = count(conn, audit_log, audit_log.c.action == "tasks.follow_owners")
+        assert generate(conn, now=NOW).reassigned == 0
+        assert count(conn, audit_log, audit_log.c.action == "tasks.follow_owners") == passes
+        world.own(conn, "A1", "wang")
+        world.own(conn, "B1", "li")
+        assert generate(conn, now=NOW).reassigned == 2
+    assert sorted(_mine(world, "wang")) == ["A1"]
+    assert sorted(_mine(world, "li")) == ["B1", "C1"]
+
+
 def test_a_tiers_holdout_gets_no_follow_up(world: World) -> None:
     from act_world import publish_default
 

@@ -223,8 +223,45 @@ def _insert_follow_ups(
     return inserted(conn, insert_ignore(conn, tasks).from_select(columns, select), key=tasks.c.id)
 
 
+#: the fingerprint's modulus (a prime; keeps its sums inside 64 bits at any size)
+_MOD: Final = 1_000_000_007
+
+
+def _owners_fingerprint(conn: sa.Connection) -> str:
+    """Changes whenever an owner is added, removed or replaced: the count, two checksums (one
+    of them not additive, so two customers swapping owners show too) and the latest
+    assignment. One aggregate over the owners, where the sweep probes every open task."""
+    co = customer_owners
+    row = conn.execute(sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum((co.c.customer_pk * 31 + co.c.user_id) % _MOD), 0),
+        sa.func.coalesce(sa.func.sum((co.c.customer_pk * co.c.user_id) % _MOD), 0),
+        sa.func.max(co.c.assigned_at),
+    )).one()  # fmt: skip
+    stamp = "-" if row[3] is None else row[3].isoformat()
+    return f"{int(row[0])}:{int(row[1])}:{int(row[2])}:{stamp}"
+
+
 def _follow_owners(conn: sa.Connection) -> int:
-    """Open customer tasks go to the customer's owner (NULL: the pool), in one pass."""
+    """Open customer tasks go to the customer's owner (NULL: the pool), in one pass — when
+    the owners changed since the last pass (every way Tierwise creates or moves a customer
+    task gives it the owner already; the pass catches owners changed around it)."""
+    mark = _owners_fingerprint(conn)
+    last = conn.scalar(
+        sa.select(audit_log.c.entity_id)
+        .where(audit_log.c.entity == "owners", audit_log.c.action == "tasks.follow_owners")
+        .order_by(audit_log.c.id.desc())
+        .limit(1)
+    )
+    if last == mark:
+        return 0
+    moved = _sweep_owners(conn)
+    audit.record(conn, actor=SYSTEM, action="tasks.follow_owners", entity="owners",
+                 entity_id=mark, after={"reassigned": moved})  # fmt: skip
+    return moved
+
+
+def _sweep_owners(conn: sa.Connection) -> int:
     owner = _owner(tasks.c.customer_pk)
     result = conn.execute(
         tasks.update()
