@@ -37,7 +37,6 @@ from tierwise.errors import DataError
 from tierwise.scheme._playbook import PoolRules
 from tierwise.store import audit
 from tierwise.store.tables import (
-    audit_log,
     customer_owners,
     customers,
     label_changes,
@@ -304,12 +303,8 @@ def assign_dedicated(
     unowned = [str(c) for c in shown]
     if by_rep:
         changed()
-    reported = sa.exists().where(
-        audit_log.c.action == "pool.unowned",
-        audit_log.c.entity == "snapshot",
-        audit_log.c.entity_id == str(sid),
-    )
-    if left and not conn.scalar(sa.select(reported)):
+    if left and not audit.recorded(conn, action="pool.unowned", entity="snapshot",
+                                   entity_id=str(sid)):  # fmt: skip
         audit.record(
             conn, actor=SYSTEM, action="pool.unowned", entity="snapshot", entity_id=str(sid),
             after={"tiers": dedicated, "unowned": left, "customers": unowned,

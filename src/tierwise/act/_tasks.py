@@ -43,7 +43,6 @@ from tierwise.scheme._playbook import Playbook
 from tierwise.store import audit
 from tierwise.store.bulk import bulk_session
 from tierwise.store.tables import (
-    audit_log,
     customer_owners,
     customers,
     interactions,
@@ -247,13 +246,7 @@ def _follow_owners(conn: sa.Connection) -> int:
     the owners changed since the last pass (every way Tierwise creates or moves a customer
     task gives it the owner already; the pass catches owners changed around it)."""
     mark = _owners_fingerprint(conn)
-    last = conn.scalar(
-        sa.select(audit_log.c.entity_id)
-        .where(audit_log.c.entity == "owners", audit_log.c.action == "tasks.follow_owners")
-        .order_by(audit_log.c.id.desc())
-        .limit(1)
-    )
-    if last == mark:
+    if audit.last_entity_id(conn, action="tasks.follow_owners", entity="owners") == mark:
         return 0
     moved = _sweep_owners(conn)
     audit.record(conn, actor=SYSTEM, action="tasks.follow_owners", entity="owners",
@@ -289,10 +282,7 @@ def replan(conn: sa.Connection, *, now: datetime, books: ActiveBooks | None = No
     now = naive_utc(now)
     tiers = {t: b for t, b in books.books.tiers.items() if b.cadence_days is not None}
     done = _replan_mark(books, tiers)
-    if conn.scalar(sa.select(sa.exists().where(
-        audit_log.c.entity == "snapshot", audit_log.c.entity_id == done,
-        audit_log.c.action == "tasks.replan",
-    ))):  # fmt: skip
+    if audit.recorded(conn, action="tasks.replan", entity="snapshot", entity_id=done):
         # every follow-up since was planned by this snapshot's labels and these cadences
         return PlanResult(notices=_tier_notices(conn, books=books, now=now))
     replanned, cancelled = _replan_all(conn, books=books, tiers=tiers, now=now)

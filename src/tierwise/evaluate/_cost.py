@@ -18,11 +18,11 @@ import polars as pl
 from tierwise.engine import Analytics
 from tierwise.errors import DataError
 from tierwise.features._lines import is_paid
-from tierwise.scheme._model import DEFAULT_COSTS
+from tierwise.scheme._model import DEFAULT_COSTS, EvaluationSettings
 
 #: default cost per interaction by kind (the currency of the data); anything else: ``other``
 COSTS: Final[dict[str, float]] = DEFAULT_COSTS
-HOURLY_RATE: Final = 60.0
+HOURLY_RATE: Final = EvaluationSettings().hourly_rate
 
 
 def _fetch(analytics: Analytics, expr: ibis.Table) -> pl.DataFrame:

@@ -138,6 +138,26 @@ def record_many(
         conn.execute(audit_log.insert(), rows)
 
 
+def recorded(conn: sa.Connection, *, action: str, entity: str, entity_id: str) -> bool:
+    """Whether ``action`` on ``entity_id`` was recorded (work done once per snapshot marks
+    itself so)."""
+    return bool(conn.scalar(sa.select(sa.exists().where(
+        audit_log.c.entity == entity, audit_log.c.entity_id == entity_id,
+        audit_log.c.action == action,
+    ))))  # fmt: skip
+
+
+def last_entity_id(conn: sa.Connection, *, action: str, entity: str) -> str | None:
+    """The ``entity_id`` of the newest ``action`` on ``entity`` (None: never recorded)."""
+    found = conn.scalar(
+        sa.select(audit_log.c.entity_id)
+        .where(audit_log.c.entity == entity, audit_log.c.action == action)
+        .order_by(audit_log.c.id.desc())
+        .limit(1)
+    )
+    return None if found is None else str(found)
+
+
 def list_entries(
     conn: sa.Connection,
     *,
@@ -157,4 +177,12 @@ def list_entries(
     ]
 
 
-__all__ = ["AuditEntry", "jsonable", "list_entries", "record", "record_many"]
+__all__ = [
+    "AuditEntry",
+    "jsonable",
+    "last_entity_id",
+    "list_entries",
+    "record",
+    "record_many",
+    "recorded",
+]
