@@ -202,9 +202,14 @@ def rollup_seconds(db_path: Path, *, log: Callable[[str], None] = print) -> floa
     return seconds
 
 
+def data_folder(orders: int, out: Path) -> Path:
+    """Where the data set for about ``orders`` order lines is cached (keyed on its version)."""
+    return out / "data" / f"classify-v{DATA_VERSION}-seed{SEED}-{orders}"
+
+
 def dataset(orders: int, out: Path, *, log: Callable[[str], None] = print) -> Dataset:
     """The cached analytic data set for about ``orders`` order lines (built on first use)."""
-    folder = out / "data" / f"classify-v{DATA_VERSION}-seed{SEED}-{orders}"
+    folder = data_folder(orders, out)
     meta = folder / "dataset.json"
     if meta.exists():
         saved = json.loads(meta.read_text(encoding="utf-8"))
