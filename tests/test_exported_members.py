@@ -126,6 +126,7 @@ PUBLIC: dict[str, set[str]] = {
         "escalate",
         "Event",
         "generate",
+        "give_owners",
         "Holiday",
         "list_endpoints",
         "list_pool",

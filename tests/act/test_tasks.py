@@ -44,7 +44,7 @@ def test_cadence_and_due_dates_for_each_tier(world: World) -> None:
     assert mine["B1"]["overdue_days"] == 8
     assert mine["A1"]["reason"] == "A: visit every 30 days; last contact 2026-11-10"
     assert mine["C1"]["reason"] == "C: email every 30 days; never contacted"
-    # My work for today: due today and overdue, oldest first; A1 is next month
+    # My work for today: due today and overdue, highest tier first; A1 is next month
     with world.engine.connect() as conn:
         today = list_tasks(conn, principal=world.user("li"), now=NOW, lang="zh")
     assert [t["customer_id"] for t in today] == ["B1", "C1"]
@@ -52,6 +52,26 @@ def test_cadence_and_due_dates_for_each_tier(world: World) -> None:
     assert set(today[0]["talking_points"]) == {
         "recent_orders", "open_complaints", "recommendations", "discount_max_percent",
     }  # fmt: skip
+
+
+def test_my_work_puts_the_highest_tier_first_then_the_oldest(world: World) -> None:
+    """A key account due today comes before small customers neglected for months, so a page
+    of ``limit`` tasks never hides it; within a tier the oldest comes first."""
+    with world.engine.begin() as conn:
+        for cid in ("A1", "C1", "C2"):
+            world.customer(conn, cid)
+            world.own(conn, cid, "li")
+        world.contact(conn, "A1", datetime(2026, 11, 2, 15, 0), "visit")  # due today
+        world.contact(conn, "C1", datetime(2026, 3, 1, 15, 0))  # 9 months overdue
+        world.contact(conn, "C2", datetime(2026, 1, 1, 15, 0))  # 11 months overdue
+        world.classify(conn, {"A1": "A", "C1": "C", "C2": "C"})
+        assert generate(conn, now=NOW).created == 3
+    with world.engine.connect() as conn:
+        today = list_tasks(conn, principal=world.user("li"), now=NOW)
+        first = list_tasks(conn, principal=world.user("li"), now=NOW, limit=1)
+    assert [t["customer_id"] for t in today] == ["A1", "C2", "C1"]
+    assert today[1]["overdue_days"] > today[2]["overdue_days"] > today[0]["overdue_days"] == 0
+    assert [t["customer_id"] for t in first] == ["A1"]
 
 
 def test_generating_twice_creates_nothing_new(world: World) -> None:

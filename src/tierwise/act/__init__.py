@@ -27,6 +27,7 @@ from tierwise.act._outbox import (
 from tierwise.act._pool import (
     caps_of,
     claim,
+    give_owners,
     list_pool,
     load_of,
     release,
@@ -95,6 +96,7 @@ __all__ = [
     "enqueue",
     "escalate",
     "generate",
+    "give_owners",
     "holidays",
     "list_endpoints",
     "list_pool",

@@ -184,6 +184,19 @@ def _give_many(
     return won
 
 
+def give_owners(
+    conn: sa.Connection, given: list[tuple[int, str, int]], *, now: datetime
+) -> set[int]:
+    """Owners set by the system rather than by a pool rule (the demo's imported owners): each
+    ``(customer_pk, customer_id, user_id)`` whose customer has no owner yet. As with any
+    assignment, the customers' open tasks go to the new owner, with a pool event and an audit
+    entry each; returns the customers given (one that already had an owner keeps it)."""
+    won = _give_many(conn, given, principal=None, kind="assigned", now=naive_utc(now))
+    if won:
+        changed()
+    return won
+
+
 def _move_tasks(conn: sa.Connection, pks: list[int], user_id: int | None) -> None:
     for i in range(0, len(pks), CHUNK):
         conn.execute(

@@ -47,8 +47,11 @@ def list_tasks(
     talking_points: bool = True,
     everyone: bool = False,
 ) -> list[dict[str, Any]]:
-    """My work: tasks due today and overdue (``due="today"``), oldest first, with the
-    customer's tier, why the contact is due, the suggested channel and talking points.
+    """My work: tasks due today and overdue (``due="today"``), with the customer's tier, why
+    the contact is due, the suggested channel and talking points. The highest tier comes
+    first (the order of ``playbooks.tiers``; tasks of no tier last), then the oldest: a
+    page of ``limit`` tasks never hides a key account's follow-up behind long-neglected
+    small customers.
 
     ``user_id`` (default: the caller) lets a manager look at a rep of their team;
     ``everyone`` lists every task the caller may see (a manager's team, all for admins).
@@ -64,6 +67,12 @@ def list_tasks(
         where.append(tasks.c.kind == kind)
     books = active_playbooks(conn)
     tier = tier_column(books, tasks.c.customer_pk) if books else sa.null()
+    # the tier the task was planned for: re-planning keeps it current, and it needs no lookup
+    rank = (
+        sa.case({t: i for i, t in enumerate(books.tiers)}, value=tasks.c.playbook_tier,
+                else_=len(books.tiers))
+        if books and books.tiers else sa.literal(0)
+    )  # fmt: skip
     rows = conn.execute(
         sa.select(
             tasks,
@@ -75,7 +84,7 @@ def list_tasks(
         .join(customers, customers.c.id == tasks.c.customer_pk)
         .outerjoin(users, users.c.id == tasks.c.user_id)
         .where(*where)
-        .order_by(tasks.c.due_at, tasks.c.id)
+        .order_by(rank, tasks.c.due_at, tasks.c.id)
         .limit(limit)
     ).mappings()
     out = [_task_dict(dict(r), now=now, lang=lang, books=books) for r in rows]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from tierwise.act import give_owners
 from tierwise.store import audit
 from tierwise.store.tables import customer_owners, customers, users, utcnow
 from tierwise.store.users import create_user, generate_password, get_user_by_username, set_password
@@ -53,18 +54,13 @@ def create_demo_users(conn: sa.Connection, *, manager: str = "manager") -> DemoU
         username = f"rep{i:02d}"
         rep_id = ensure(username, "rep", name, boss)
         reps.append(username)
-        owned = sa.select(customers.c.id).where(
+        owned = sa.select(customers.c.id, customers.c.customer_id).where(
             customers.c.owner == name,
             ~sa.exists().where(customer_owners.c.customer_pk == customers.c.id),
         )
-        pks: list[int] = [int(row[0]) for row in conn.execute(owned)]
-        if pks:
-            now = utcnow()
-            conn.execute(
-                customer_owners.insert(),
-                [{"customer_pk": pk, "user_id": rep_id, "assigned_at": now,
-                  "assigned_by": "demo"} for pk in pks],
-            )  # fmt: skip
+        given = [(int(pk), str(cid), rep_id) for pk, cid in conn.execute(owned)]
+        # through act: the open tasks of a classification that ran before go to the owner too
+        give_owners(conn, given, now=utcnow())
     audit.record(conn, actor="demo", action="demo.users", entity="user",
                  after={"manager": manager, "reps": len(reps)})  # fmt: skip
     assert conn.scalar(sa.select(sa.func.count()).select_from(users)) is not None
