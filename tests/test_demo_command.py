@@ -1,14 +1,16 @@
 """`tierwise demo` as a newcomer runs it (``make demo`` without serving): the demo reps sign in
-to work that is theirs."""
+to work that is theirs, and the evaluation has a past to show."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from tierwise.cli import app
+from tierwise.cli_classify import DEMO_HISTORY_DAYS
 from tierwise.store import create_engine
 
 runner = CliRunner()
@@ -50,9 +52,17 @@ def test_demo_reps_own_the_follow_ups_of_their_customers(tmp_path: Path) -> None
                 sa.text("SELECT count(*) FROM pool_events WHERE kind = 'assigned'")
             ).scalar_one()
             owned = conn.execute(sa.text("SELECT count(*) FROM customer_owners")).scalar_one()
+            days = [
+                date.fromisoformat(str(d)[:10])
+                for d in conn.execute(sa.text("SELECT as_of FROM snapshots ORDER BY id")).scalars()
+            ]
     finally:
         engine.dispose()
     assert orphans == 0
     assert per_rep.get("rep01", 0) > 0, per_rep
     # each demo owner was given through the pool's own path: one event per customer
     assert given == owned > 0
+    # a past to evaluate: three earlier quarter marks, oldest first, then the last order day
+    assert len(days) == 1 + len(DEMO_HISTORY_DAYS)
+    assert [(days[-1] - d).days for d in days[:-1]] == list(DEMO_HISTORY_DAYS)
+    assert "History / 历史快照" in got.output

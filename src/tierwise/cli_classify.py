@@ -212,8 +212,17 @@ def _print_models(data: dict[str, Any], lang: str) -> None:
     print_fallbacks(data["models"]["fallbacks"], lang)
 
 
+#: the demo's earlier snapshots, days before its last order day: the evaluation pages, the
+#: migration matrix and each customer's history have a past to show from the first minute
+DEMO_HISTORY_DAYS = (270, 180, 90)
+
+
 def classify_demo(settings: Any, lang: str) -> None:
-    """`tierwise demo`'s last step: classify as of the demo data's last order day."""
+    """`tierwise demo`'s last step: classify as of three earlier quarter marks, oldest first
+    (each with the one before as its prior, as a real store grows), then as of the demo data's
+    last order day."""
+    from datetime import timedelta
+
     from tierwise.classify import classify_store
     from tierwise.classify._service import last_order_day
 
@@ -221,9 +230,14 @@ def classify_demo(settings: Any, lang: str) -> None:
     try:
         as_of = last_order_day(store)
         with console.status("classifying / 分级中…", spinner="dots"):
+            earlier = [as_of - timedelta(days=d) for d in DEMO_HISTORY_DAYS]
+            for day in earlier:
+                classify_store(settings, store, as_of=day, actor="demo")
             data = classify_store(settings, store, as_of=as_of, actor="demo")
     finally:
         store.dispose()
+    dates = ", ".join(d.isoformat() for d in earlier)
+    console.print(f"History / 历史快照: {dates}")
     _print_distribution(
         data["dimensions"],
         _published_scheme(settings),
