@@ -56,22 +56,33 @@ def test_cadence_and_due_dates_for_each_tier(world: World) -> None:
 
 def test_my_work_puts_the_highest_tier_first_then_the_oldest(world: World) -> None:
     """A key account due today comes before small customers neglected for months, so a page
-    of ``limit`` tasks never hides it; within a tier the oldest comes first."""
+    of ``limit`` tasks never hides it; within a tier the oldest comes first. A task without a
+    playbook tier of its own (win-back) ranks by the customer's tier."""
     with world.engine.begin() as conn:
-        for cid in ("A1", "C1", "C2"):
+        for cid in ("A1", "A2", "C1", "C2"):
             world.customer(conn, cid)
             world.own(conn, cid, "li")
         world.contact(conn, "A1", datetime(2026, 11, 2, 15, 0), "visit")  # due today
         world.contact(conn, "C1", datetime(2026, 3, 1, 15, 0))  # 9 months overdue
         world.contact(conn, "C2", datetime(2026, 1, 1, 15, 0))  # 11 months overdue
-        world.classify(conn, {"A1": "A", "C1": "C", "C2": "C"})
-        assert generate(conn, now=NOW).created == 3
+        world.classify(conn, {"A1": "A", "A2": "A", "C1": "C", "C2": "C"})
+        assert generate(conn, now=NOW).created == 4
+        a2 = world.pks["A2"]
+        # A2's follow-up gives way to a win-back task with no playbook tier, due yesterday
+        conn.execute(tasks.delete().where(tasks.c.customer_pk == a2))
+        conn.execute(
+            tasks.insert().values(
+                customer_pk=a2, user_id=world.user("li").user_id, kind="win_back", status="open",
+                due_at=NOW - timedelta(days=1), reason_key="task.win_back",
+                dedupe_key="test:win_back:A2", created_at=NOW,
+            )
+        )  # fmt: skip
     with world.engine.connect() as conn:
         today = list_tasks(conn, principal=world.user("li"), now=NOW)
         first = list_tasks(conn, principal=world.user("li"), now=NOW, limit=1)
-    assert [t["customer_id"] for t in today] == ["A1", "C2", "C1"]
-    assert today[1]["overdue_days"] > today[2]["overdue_days"] > today[0]["overdue_days"] == 0
-    assert [t["customer_id"] for t in first] == ["A1"]
+    assert [t["customer_id"] for t in today] == ["A2", "A1", "C2", "C1"]
+    assert today[2]["overdue_days"] > today[3]["overdue_days"] > today[1]["overdue_days"] == 0
+    assert [t["customer_id"] for t in first] == ["A2"]
 
 
 def test_generating_twice_creates_nothing_new(world: World) -> None:

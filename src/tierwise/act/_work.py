@@ -67,10 +67,12 @@ def list_tasks(
         where.append(tasks.c.kind == kind)
     books = active_playbooks(conn)
     tier = tier_column(books, tasks.c.customer_pk) if books else sa.null()
-    # the tier the task was planned for: re-planning keeps it current, and it needs no lookup
+    # the tier the task was planned for (re-planning keeps it the latest snapshot's), else the
+    # latest snapshot's: a win-back task has none of its own. COALESCE stops at the first
+    # value, so the lookup runs for those tasks only, not for every task of a long list.
     rank = (
-        sa.case({t: i for i, t in enumerate(books.tiers)}, value=tasks.c.playbook_tier,
-                else_=len(books.tiers))
+        sa.case({t: i for i, t in enumerate(books.tiers)},
+                value=sa.func.coalesce(tasks.c.playbook_tier, tier), else_=len(books.tiers))
         if books and books.tiers else sa.literal(0)
     )  # fmt: skip
     rows = conn.execute(
