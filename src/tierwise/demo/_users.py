@@ -58,7 +58,7 @@ def create_demo_users(conn: sa.Connection, *, manager: str = "manager") -> DemoU
             customers.c.owner == name,
             ~sa.exists().where(customer_owners.c.customer_pk == customers.c.id),
         )
-        given = [(int(pk), str(cid), rep_id) for pk, cid in conn.execute(owned)]
+        given = [(int(row.id), str(row.customer_id), rep_id) for row in conn.execute(owned)]
         # through act: the open tasks of a classification that ran before go to the owner too
         give_owners(conn, given, now=utcnow())
     audit.record(conn, actor="demo", action="demo.users", entity="user",
