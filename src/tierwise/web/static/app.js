@@ -7,7 +7,7 @@
   function pie(spec) {
     return {
       color: palette,
-      tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
+      tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)", renderMode: "richText" },
       legend: { type: "scroll", bottom: 0 },
       series: [{ type: "pie", radius: ["35%", "65%"], top: 0, bottom: 30, label: { formatter: "{b}\n{d}%" },
         data: spec.items.map(function (i) { return { name: i.text, value: i.count }; }) }]
@@ -17,7 +17,7 @@
   function bar(spec) {
     return {
       color: palette,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       grid: { left: 40, right: 10, top: 10, bottom: 60 },
       xAxis: { type: "category", data: spec.items.map(function (i) { return i.text; }), axisLabel: { rotate: 30, interval: 0 } },
       yAxis: { type: "value" },
@@ -31,7 +31,7 @@
     });
     return {
       color: palette,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { bottom: 0 },
       grid: { left: 70, right: 50, top: 10, bottom: 50 },
       xAxis: { type: "category", data: spec.rows.map(function (r) { return r.text; }) },

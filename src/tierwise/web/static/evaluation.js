@@ -9,8 +9,14 @@
   var palette = ["#1f6feb", "#2da44e", "#d29922", "#cf222e", "#8250df", "#0a7ea4", "#bc4c00", "#57606a", "#1b7c83", "#a475f9"];
   var NEW = "__new__";
 
+  // the legend stays on one line (it scrolls) so that it never wraps onto the axis labels of
+  // a narrow chart; the grid leaves it room below the axis
+  var LEGEND = { type: "scroll", bottom: 0 };
+
   function base(extra) {
-    var out = { color: palette, animation: false, tooltip: { trigger: "axis" } };
+    // tooltips drawn on the canvas (rich text), not as HTML: the page's Content Security
+    // Policy refuses the inline styles of HTML tooltips, and scheme names need no escaping
+    var out = { color: palette, animation: false, tooltip: { trigger: "axis", renderMode: "richText" } };
     Object.keys(extra).forEach(function (k) { out[k] = extra[k]; });
     return out;
   }
@@ -19,7 +25,7 @@
   function overTime(spec, c) {
     var tiers = Object.keys(c.labels);
     return base({
-      legend: { bottom: 0 }, grid: { left: 60, right: 10, top: 10, bottom: 50 },
+      legend: LEGEND, grid: { left: 60, right: 10, top: 10, bottom: 60 },
       xAxis: { type: "category", data: spec.perf.map(function (p) { return p.as_of; }) },
       yAxis: { type: "value", max: spec.share ? 1 : null },
       series: tiers.map(function (k) {
@@ -63,9 +69,20 @@
     });
     sources.sort(function (x, y) { return rank(x) - rank(y); });
     return base({
-      legend: { bottom: 0 }, grid: { left: 50, right: 10, top: 10, bottom: 80 },
+      legend: LEGEND, grid: { left: 50, right: 10, top: 10, bottom: 80 },
+      // a bar per (snapshot, tier): the axis names the tier by its short label and the date
+      // under the first bar of each snapshot only (full names: legend and tooltip)
       xAxis: { type: "category", axisLabel: { interval: 0, fontSize: 10 },
-        data: targets.map(function (k) { var p = split(k); return (dates[p[0]] || "#" + p[0]) + "\n" + c.t(p[1]); }) },
+        data: targets.map(function (k, i) {
+          var p = split(k), first = i === 0 || split(targets[i - 1])[0] !== p[0];
+          return (p[1] === NEW ? c.t(p[1]) : p[1]) + "\n" + (first ? (dates[p[0]] || "#" + p[0]) : "");
+        }) },
+      tooltip: { trigger: "axis", renderMode: "richText", formatter: function (items) {
+        var p = split(targets[items[0].dataIndex]);
+        var lines = [(dates[p[0]] || "#" + p[0]) + " · " + c.t(p[1])];
+        items.forEach(function (it) { if (it.value) { lines.push(it.seriesName + ": " + it.value); } });
+        return lines.join("\n");
+      } },
       yAxis: { type: "value" },
       series: sources.map(function (src) {
         return { name: c.t(src), type: "bar", stack: "from",
@@ -76,7 +93,7 @@
 
   function cost(spec, c) {
     return base({
-      legend: { bottom: 0 }, grid: { left: 70, right: 10, top: 10, bottom: 50 },
+      legend: LEGEND, grid: { left: 70, right: 10, top: 10, bottom: 60 },
       xAxis: { type: "category", data: spec.rows.map(function (r) { return c.t(r.tier); }) },
       yAxis: { type: "value" },
       series: [
@@ -92,7 +109,7 @@
     var keys = [];
     spec.runs.forEach(function (run) { run.tiers.forEach(function (r) { if (keys.indexOf(r.tier) < 0) { keys.push(r.tier); } }); });
     return base({
-      legend: { bottom: 0 }, grid: { left: 70, right: 10, top: 10, bottom: 50 },
+      legend: LEGEND, grid: { left: 70, right: 10, top: 10, bottom: 60 },
       xAxis: { type: "category", data: keys.map(c.t) }, yAxis: { type: "value" },
       series: spec.runs.map(function (run) {
         return { name: run.name, type: "bar", data: keys.map(function (k) {
@@ -108,7 +125,7 @@
   function churn(spec, c) {
     var key = spec.key || "risk";
     return base({
-      legend: { bottom: 0 }, grid: { left: 50, right: 10, top: 10, bottom: 50 },
+      legend: LEGEND, grid: { left: 50, right: 10, top: 10, bottom: 60 },
       xAxis: { type: "category", data: spec.rows.map(function (r) { return spec.risk ? c.r(r[key]) : String(r[key]); }) },
       yAxis: { type: "value", max: 1 },
       series: [
@@ -123,7 +140,7 @@
     var series = [["predicted", c.w.predicted], ["actual", c.w.actual]];
     if (spec.spend) { series.push(["predicted_spend", c.w.predicted_spend]); }
     return base({
-      legend: { bottom: 0 }, grid: { left: 60, right: 10, top: 10, bottom: 50 },
+      legend: LEGEND, grid: { left: 60, right: 10, top: 10, bottom: 60 },
       xAxis: { type: "category", data: spec.rows.map(function (r) { return r.decile; }) },
       yAxis: { type: "value" },
       series: series.map(function (s) {
