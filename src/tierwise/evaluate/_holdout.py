@@ -1,9 +1,9 @@
 """Holdout groups: a random, reproducible share of a tier that gets no proactive contact.
 
-The draw is an integer hash of (customer, tier, seed), the same arithmetic as the engine-neutral
-``_hash`` of the clustering sample, so the Ibis expression (any engine), the numpy function and
-the single-customer function agree bit for bit: act/ can skip holdout customers in SQL, the
-report can find them again in a features frame.
+The draw is an integer hash of (customer, tier, seed), the same arithmetic as the
+engine-neutral ``stable_hash`` of the clustering sample, so the Ibis expression (any engine),
+the numpy function and the single-customer function agree bit for bit: act/ can skip holdout
+customers in SQL, the report can find them again in a features frame.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from tierwise.errors import DataError
-from tierwise.models._cluster import _hash
+from tierwise.models._cluster_sample import stable_hash
 
 BUCKETS: Final = 10_000  # shares are honoured to 0.01 %
 _P: Final = 2_147_483_629
@@ -48,12 +48,12 @@ def holdout_expr(
     customer_pk: ir.IntegerValue, tier: str, share: float, seed: int | str = 0
 ) -> ir.BooleanValue:
     """True for the customers of ``tier`` held out (an Ibis expression, any engine)."""
-    h = _hash(customer_pk, holdout_seed(tier, seed))
+    h = stable_hash(customer_pk, holdout_seed(tier, seed))
     return (h % BUCKETS) < ibis.literal(_threshold(share))
 
 
 def _hash_np(pk: npt.NDArray[np.int64], seed: int) -> npt.NDArray[np.int64]:
-    # the arithmetic of tierwise.models._cluster._hash, in int64 (no product exceeds 2^62)
+    # the arithmetic of tierwise.models._cluster_sample.stable_hash, in int64 (products < 2^62)
     s = (seed * 48_271 + 12_345) % _P
     x = ((pk.astype(np.int64) % _P) + _P) % _P
     h1 = (x * 1_103_515_245 + s) % _P

@@ -187,9 +187,6 @@ class Call(Expr):
         return self.args
 
 
-# --- errors ---------------------------------------------------------------------------------
-
-
 __all__ = [
     "Arithmetic",
     "ArithmeticOp",
