@@ -84,10 +84,13 @@ def _who(conn: sa.Connection, username: str | None) -> Principal:
         query = query.where(users.c.username == username.strip().lower())
     user_id = conn.scalar(query)
     if user_id is None:
+        if username:
+            raise NotFoundError(
+                f"No active user {username!r}; `tierwise users list` shows them.",
+                key="cli.unknown_user", user=repr(username),
+            )  # fmt: skip
         raise NotFoundError(
-            f"No active user {username!r}; `tierwise users list` shows them."
-            if username
-            else "No active administrator; run `tierwise init` or pass --user."
+            "No active administrator; run `tierwise init` or pass --user.", key="cli.no_admin"
         )
     return load_principal(conn, user_id=int(user_id))
 

@@ -85,6 +85,13 @@ def test_refusals_are_explained_in_chinese_too(data_dir: Path) -> None:
     assert got.exit_code != 0
     # what `tierwise` (cli.main) prints: the catalogued error in Chinese, then in English
     assert "推迟到 2026-12-01 00:00 不是将来的时间。" in said(got.exception, "zh")
+    nobody = runner.invoke(
+        app,
+        ["tasks", "list", "--user", "nobody", "--data-dir", str(data_dir), "--now", NOW],
+        env=ENV | {"TIERWISE_LANGUAGE": "zh"},
+    )
+    assert nobody.exit_code != 0
+    assert "没有名为 'nobody' 的启用用户" in said(nobody.exception, "zh")
 
 
 def test_schedule_mails_digests_and_webhook_secrets_are_stored_encrypted(

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from tierwise.cli import app
+from tierwise.cli import app, said
 from tierwise.demo import generate
 from tierwise.evaluate import NEW, migration_customers
 from tierwise.scheme import DEFAULT_COSTS
@@ -88,6 +88,12 @@ def test_backtest_command_in_json_and_words(store: Path) -> None:
     assert text.exit_code == 0 and "回测" in text.output and "流失风险校准" in text.output
     bad = _run(["backtest", "--as-of", "2026-04-31"], store)
     assert bad.exit_code != 0 and "2026-04-31" in str(bad.exception)
+    # a horizon past the data's last order day would count unseen purchases as none
+    late = _run(["backtest", "--as-of", "2026-09-30", "--horizon", "120"], store)
+    assert late.exit_code != 0 and getattr(late.exception, "key", None) == "eval.horizon_past_data"
+    zh = said(late.exception, "zh")
+    assert "2027-01-28" in zh and "最后一笔订单" in zh and "--as-of" in zh, zh
+    assert "ends 2027-01-28, after the last order in the data" in str(late.exception)
 
 
 def test_backtest_compares_two_scheme_files(store: Path, tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ def outcomes(analytics: Analytics, *, as_of: date, horizon_days: int) -> pl.Data
         raise DataError(f"--horizon {horizon_days}: use a number of days of at least 1, e.g. 180.")
     days = analytics.tables.get("order_days")
     d = order_days(analytics.tables["orders"]) if days is None else days
+    _within_data(analytics, d, as_of=as_of, horizon_days=horizon_days)
     start, end = ibis.date(as_of), ibis.date(as_of + timedelta(days=horizon_days))
     d = d.filter(d.occasion, d.day > start, d.day <= end)
     agg = d.group_by("customer_pk").aggregate(
@@ -93,6 +94,25 @@ def outcomes(analytics: Analytics, *, as_of: date, horizon_days: int) -> pl.Data
     frame = pl.from_arrow(analytics.backend.to_pyarrow(agg))
     assert isinstance(frame, pl.DataFrame)
     return frame.with_columns(pl.col("customer_pk").cast(pl.Int64))
+
+
+def _within_data(analytics: Analytics, d: Any, *, as_of: date, horizon_days: int) -> None:
+    """Refuse a horizon that ends after the data's last order day: purchases not yet seen
+    would count as none, and every tier would look like it churned."""
+    found = analytics.backend.to_pyarrow(d.day.max().name("last").as_table())[0][0].as_py()
+    if found is None:
+        return  # no orders at all: every outcome is truly zero
+    last = found.date() if hasattr(found, "date") else found
+    end = as_of + timedelta(days=horizon_days)
+    if end > last:
+        latest = last - timedelta(days=horizon_days)
+        raise DataError(
+            f"A backtest from --as-of {as_of} over --horizon {horizon_days} days ends {end}, "
+            f"after the last order in the data ({last}): outcomes not yet seen would count as "
+            f"zero. Use --as-of {latest} or earlier, or a shorter --horizon.",
+            key="eval.horizon_past_data", as_of=str(as_of), horizon=horizon_days,
+            end=str(end), last=str(last), latest=str(latest),
+        )  # fmt: skip
 
 
 def _bgnbd(models: dict[str, Any]) -> BetaGeo | None:
