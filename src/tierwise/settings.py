@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `tierwise serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `tierwise serve` listens on.")
+    web_threads: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description=(
+            "Threads per web worker for the requests' blocking work (the database). One process "
+            "runs Python one thread at a time: more threads only contend for it (bench/README.md)."
+        ),
+    )
     https: bool = Field(
         False, description="Served over https (behind a proxy): session cookies get `Secure`."
     )

@@ -55,3 +55,18 @@ def test_serve_refuses_a_data_directory_without_a_database(tmp_path: Path) -> No
     )  # fmt: skip
     assert done.returncode == 2
     assert "tierwise init" in done.stderr
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_requests_run_on_the_configured_number_of_threads(web_env: WebEnv, threads: int) -> None:
+    from anyio import to_thread
+    from fastapi.testclient import TestClient
+
+    from tierwise.web import create_app
+
+    settings = web_env.settings.model_copy(update={"web_threads": threads})
+    with TestClient(create_app(settings, store=web_env.store)) as client:
+        limiter = client.portal.call(to_thread.current_default_thread_limiter)
+        assert limiter.total_tokens == threads
+        # pages are still served, one at a time at the narrowest
+        assert client.get("/login").status_code == 200

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
+from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -115,6 +116,10 @@ def create_app(settings: Settings, *, store: Any = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the pool sync routes run in (anyio's default: 40 threads). Twenty requests at once on
+        # 40 threads took 40 ms of CPU each against 17 ms one at a time; a few threads keep
+        # the rest waiting in the event loop instead (bench/README.md, web)
+        to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
         app.state.jobs.shutdown()
         if owns_store:
