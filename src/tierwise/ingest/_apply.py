@@ -83,8 +83,6 @@ class BatchWriter:
         # keys written by this import so far (hashes only: ~40 bytes a key); a resumed import
         # starts it empty, so a repeat across the resume point is judged like a new import's
         self._seen = pl.DataFrame(schema=_SEEN_SCHEMA)
-        # True while every row of the kind's table is one this import wrote (see `_only_ours`)
-        self._ours: bool | None = None
 
     # -- problems --------------------------------------------------------------------------
     def _problem(
@@ -378,32 +376,8 @@ class BatchWriter:
             return self._upsert_customers(part, sheet)
         table, keys = self.kind, list(self.spec.key)
         data_cols = [c for c in part.columns if not c.startswith("_")]
-        probe = part
-        if self._only_ours(table):
-            # a key this import has not written cannot be in the table: only the others are
-            # looked up (a first import of 1M order lines into PostgreSQL spent ~5 s on them)
-            probe = part.filter(pl.col("_k").is_in(self._seen.get_column("_k").implode()))
-        existing = lookup(self.conn, table=table, key_cols=keys, keys=probe, columns=["row_hash"])
+        existing = lookup(self.conn, table=table, key_cols=keys, keys=part, columns=["row_hash"])
         return self._write(part, existing, table, keys, data_cols, sheet)
-
-    def _only_ours(self, table: str) -> bool:
-        """Whether every row of ``table`` was written by this import.
-
-        True only if the table was empty at this writer's first batch (a resumed import, whose
-        rows carry the same batch id, never qualifies), and rechecked on every batch through
-        the ``batch_id`` index: another import writing the table meanwhile ends it for good.
-        """
-        if self._ours is False:
-            return False
-        t = sa.table(table, sa.column("batch_id"))
-        if self._ours is None:
-            query = sa.select(sa.literal(1)).select_from(t).limit(1)
-        else:
-            mine = self.batch_id
-            others = sa.or_(t.c.batch_id < mine, t.c.batch_id > mine, t.c.batch_id.is_(None))
-            query = sa.select(sa.literal(1)).select_from(t).where(others).limit(1)
-        self._ours = self.conn.execute(query).first() is None
-        return self._ours
 
     def _write(
         self,
