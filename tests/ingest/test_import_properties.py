@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tierwise.ingest import ImportOptions, import_file
-from tierwise.store import create_engine, tables, upgrade
+from tierwise.store import create_engine, read_only, tables, upgrade
 
 _cells = {
     "order_id": st.sampled_from(["O1", "O2", "O3", "O4", "", " O1 ", "Ｏ２", "C536379"]),
@@ -118,7 +118,9 @@ def test_sigkill_mid_import_resumes_to_the_same_result(tmp_path: Path) -> None:
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.01)
             try:
-                with engine.connect() as conn:
+                # a DEFERRED read: an IMMEDIATE one queues for the importer's write lock and
+                # may only get it after the last batch (seen under load: cursor 120,000)
+                with read_only(engine).connect() as conn:
                     cursor = conn.execute(sa.text("SELECT max(cursor) FROM jobs")).scalar() or 0
             except sa.exc.OperationalError:
                 continue
