@@ -120,7 +120,62 @@ def test_fresh_database_is_migrated_to_head(fresh_db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0006_digests"
+        assert current_revision(engine) == head_revision() == "0007_fact_provenance"
+    finally:
+        engine.dispose()
+
+
+def test_fact_provenance_migration_keeps_every_row(fresh_db_url: str) -> None:
+    # 0007 rebuilds the fact tables on SQLite: their rows, ids and batch ids must survive it
+    engine = create_engine(fresh_db_url)
+    try:
+        upgrade(engine, "0006_digests")
+        with engine.begin() as conn:
+            batch = conn.execute(
+                sa.text(
+                    "INSERT INTO import_batches (kind, file_sha256, state, started_at) "
+                    "VALUES ('orders', 'x', 'done', CURRENT_TIMESTAMP) RETURNING id"
+                )
+            ).scalar_one()
+            pk = conn.execute(
+                sa.text(
+                    "INSERT INTO customers (customer_id, row_hash, batch_id, inserted_at, "
+                    "updated_at) VALUES ('C1', :h, :b, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) "
+                    "RETURNING id"
+                ),
+                {"h": "0" * 32, "b": batch},
+            ).scalar_one()
+            for n in (1, 2):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO orders (order_id, line_id, customer_pk, customer_id, "
+                        "ordered_at, amount, row_hash, batch_id, inserted_at, updated_at) "
+                        "VALUES (:o, '', :c, 'C1', CURRENT_TIMESTAMP, 9.5, :h, :b, "
+                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"o": f"O{n}", "c": pk, "h": "0" * 32, "b": batch},
+                )
+        upgrade(engine)
+        inspector = sa.inspect(engine)
+        assert all(
+            fk["referred_table"] != "import_batches" for fk in inspector.get_foreign_keys("orders")
+        )
+        assert any(
+            fk["referred_table"] == "customers" for fk in inspector.get_foreign_keys("orders")
+        )
+        assert "ix_orders_batch_id" not in {ix["name"] for ix in inspector.get_indexes("orders")}
+        assert any(
+            fk["referred_table"] == "import_batches"
+            for fk in inspector.get_foreign_keys("customers")
+        )
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    tables.orders.c.id, tables.orders.c.order_id, tables.orders.c.batch_id
+                ).order_by(tables.orders.c.id)
+            ).all()
+        assert [(r.order_id, r.batch_id) for r in rows] == [("O1", batch), ("O2", batch)]
+        assert rows[0].id < rows[1].id
     finally:
         engine.dispose()
 

@@ -257,7 +257,7 @@ orders = sa.Table(
     sa.Column("category", sa.Text()),
     sa.Column("channel", sa.Text()),
     sa.Column("status", ENUM),
-    *_imported(),
+    *_imported(facts=True),
     sa.UniqueConstraint("order_id", "line_id"),
 )
 
@@ -274,7 +274,7 @@ interactions = sa.Table(
     sa.Column("by_user", sa.Text()),
     sa.Column("duration_min", NUMBER),
     sa.Column("note", sa.Text()),
-    *_imported(),
+    *_imported(facts=True),
 )
 
 feedback = sa.Table(
@@ -306,7 +306,7 @@ referrals = sa.Table(
     _customer_fk("referred_pk"),
     sa.Column("referred_at", TS, index=True),
     sa.Column("converted", sa.Boolean()),
-    *_imported(),
+    *_imported(facts=True),
     sa.UniqueConstraint("referrer_id", "referred_id"),
 )
 
@@ -326,7 +326,7 @@ leads = sa.Table(
     sa.Column("decided_at", TS),
     sa.Column("outcome", ENUM),
     sa.Column("lost_reason", sa.Text()),
-    *_imported(),
+    *_imported(facts=True),
 )
 
 products = sa.Table(
@@ -338,7 +338,7 @@ products = sa.Table(
     sa.Column("category", sa.Text()),
     sa.Column("price", NUMBER),
     sa.Column("cost", NUMBER),
-    *_imported(),
+    *_imported(facts=True),
 )
 
 # --- classification -------------------------------------------------------------------------
