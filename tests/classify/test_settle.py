@@ -172,3 +172,23 @@ def test_without_prior_there_is_no_hysteresis(labels: list[str]) -> None:
     outcome = settle(SCHEME, result, Prior(), AS_OF)
     assert _final(outcome)[1][0] == labels[0]
     assert outcome.changes.get_column("kind").to_list() == ["new"]
+
+
+def test_the_engine_result_is_sorted_by_key_with_its_rows_intact() -> None:
+    from tierwise.classify._run import _sorted_by_key
+
+    raw = pl.DataFrame(
+        {
+            "customer_pk": [30, 10, 20],
+            "customer_id": ["c30", "c10", "c20"],
+            "t__label": ["A", None, "C"],
+            "t__score": [3.5, 0.2, 1.1],
+        }
+    )
+    out = _sorted_by_key(raw.clone())
+    assert out.get_column("customer_pk").flags["SORTED_ASC"]
+    assert out.rows() == sorted(raw.rows())
+    assert out.columns == raw.columns and out.schema == raw.schema
+    already = _sorted_by_key(raw.sort("customer_pk"))
+    assert already.rows() == out.rows()
+    assert already.get_column("customer_pk").flags["SORTED_ASC"]

@@ -70,6 +70,26 @@ class RunResult:
         return self._hash
 
 
+def _sorted_by_key(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` ordered by ``customer_pk`` and flagged sorted, gathered a column at a time.
+
+    Each source column is released once its sorted copy exists, so the peak is the frame plus
+    one column rather than two frames (the 854,701 × 125 result of the 10M-order benchmark is
+    920 MB: bench/README.md, classify).
+    """
+    pk = frame.get_column("customer_pk")
+    if not pk.is_sorted():
+        order = pk.arg_sort()
+        del pk
+        columns = frame.get_columns()
+        del frame
+        for i, column in enumerate(columns):
+            columns[i] = column.gather(order)
+            del column
+        frame = pl.DataFrame(columns)
+    return frame.with_columns(pl.col("customer_pk").set_sorted())
+
+
 def _execute(analytics: Analytics, expr: ir.Table) -> pl.DataFrame:
     table = analytics.backend.to_pyarrow(expr)
     return pl.from_arrow(table)  # type: ignore[return-value]
@@ -131,15 +151,14 @@ def run(
     )
     mark = time.monotonic()
     table = compiled.table
-    frame = _execute(analytics, table.drop(*[c for c in table.columns if _internal(c)]))
     # sorted here rather than by the engine: a sort of the wide result there costs seconds.
     # A gather by the key's order, not `DataFrame.sort`: 1.9 s against 2.7-3.8 s for the
     # 854,701 × 125 result of the 10M-order benchmark (bench/README.md, classify)
-    # The sorted flag is set either way: settle's joins on the key use it (0.35 s against 0.9 s)
-    pk = frame.get_column("customer_pk")
-    if not pk.is_sorted():
-        frame = frame[pk.arg_sort()]
-    frame = frame.with_columns(pl.col("customer_pk").set_sorted())
+    # The sorted flag is set either way: settle's joins on the key use it (0.35 s against 0.9 s).
+    # No name holds the unsorted frame here: its columns are freed while they are gathered
+    frame = _sorted_by_key(
+        _execute(analytics, table.drop(*[c for c in table.columns if _internal(c)]))
+    )
     timings["labels"] = time.monotonic() - mark
     mark = time.monotonic()
     outcome = settle(scheme, frame, prior or Prior(), as_of)
