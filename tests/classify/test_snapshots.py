@@ -99,6 +99,30 @@ def test_classify_publishes_a_snapshot_and_reruns_identically(store: Any) -> Non
     assert states == ["published", "published"]
 
 
+def test_the_prior_is_read_as_stored(store: Any) -> None:
+    # load_prior reads the driver's rows directly (SQLite's dates as text, parsed by Polars)
+    import polars as pl
+
+    from tierwise.classify._store import load_prior
+
+    settings, engine = store
+    classify_store(settings, engine, as_of=AS_OF)
+    with engine.connect() as conn:
+        prior = load_prior(conn, as_of=AS_OF)
+        snap = latest_snapshot(conn)
+        assert snap is not None
+        lab = tables.labels
+        stored = conn.execute(
+            sa.select(lab.c.customer_pk, lab.c.dimension, lab.c.label, lab.c.since).where(
+                lab.c.snapshot_id == snap.id
+            )
+        ).all()
+    assert prior.labels.schema["since"] == pl.Date
+    assert prior.labels.schema["customer_pk"] == pl.Int64
+    assert sorted(prior.labels.rows()) == sorted(tuple(r) for r in stored)
+    assert prior.labels.height == len(stored) > 0
+
+
 def test_history_records_changes_with_scheme_version(store: Any) -> None:
     settings, engine = store
     classify_store(settings, engine, as_of=date(2025, 6, 30))

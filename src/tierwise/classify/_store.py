@@ -117,8 +117,20 @@ def latest_snapshot(conn: sa.Connection, *, as_of: date | None = None) -> sa.Row
 
 
 def _frame(conn: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    rows = conn.execute(query).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    """The rows of ``query`` as a frame of ``schema``, read as the driver returns them.
+
+    SQLAlchemy's ``Row`` objects and per-value result processing cost most of the time on the
+    prior labels (a row per customer and dimension: 1.68M rows for 100k customers, 9.2 s
+    through ``Result.all``); SQLite's dates arrive as ISO text and are parsed by Polars.
+    """
+    result = conn.execute(query)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    if conn.dialect.name != "sqlite":  # psycopg returns dates as dates
+        return pl.DataFrame(rows, schema=schema, orient="row")
+    dates = [name for name, dtype in schema.items() if dtype == pl.Date]
+    text = {name: pl.String if name in dates else dtype for name, dtype in schema.items()}
+    frame = pl.DataFrame(rows, schema=text, orient="row")
+    return frame.with_columns([pl.col(name).str.to_date("%Y-%m-%d") for name in dates])
 
 
 def load_prior(conn: sa.Connection, *, as_of: date) -> Prior:
