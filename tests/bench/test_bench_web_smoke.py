@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -34,3 +35,9 @@ def test_web_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         assert row["p95_ms"] >= row["p50_ms"] > 0
     # the store is built once and reused
     assert (tmp_path / "data" / "web-v1-seed42-300" / "ready.json").exists()
+    # and reports where its first classification went, the store write included
+    timings = json.loads((tmp_path / "data" / "web-v1-seed42-300" / "ready.json").read_text())[
+        "classify_timings"
+    ]
+    assert {"sync", "labels", "write", "total"} <= set(timings)
+    assert any("first classification" in n for n in result["notes"])
