@@ -29,7 +29,15 @@ from tierwise.evaluate import (
 )
 from tierwise.evaluate._backtest_jobs import MAX_HORIZON
 from tierwise.store import read_only
-from tierwise.web._deps import ChangingUser, CurrentUser, IdPath, LangDep, SettingsDep, StoreDep
+from tierwise.web._deps import (
+    MAX_ID,
+    ChangingUser,
+    CurrentUser,
+    IdPath,
+    LangDep,
+    SettingsDep,
+    StoreDep,
+)
 from tierwise.web._render import page, twin
 
 router = APIRouter()
@@ -186,11 +194,15 @@ class BacktestIn(BaseModel):
     as_of: date = Field(description="Classify as of this day (only data before its end).")
     horizon_days: int = Field(HORIZON, description="Days of outcomes after the as-of date.")
     dimension: str = Field("value_tier", max_length=64)
+    # bounded like every id: a larger number reached the database and failed there (a 500)
     scheme_version: int | None = Field(
-        None, ge=0, description="Published scheme version (default: the current; 0: default)."
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="Published scheme version (default: the current; 0: default).",
     )
     compare_version: int | None = Field(
-        None, ge=0, description="A second scheme version, backtested side by side."
+        None, ge=0, le=MAX_ID, description="A second scheme version, backtested side by side."
     )
 
 
