@@ -176,6 +176,21 @@ def test_the_backtest_form_queues_one_and_names_bad_input(login: Any, web_env: W
         assert huge.status_code == 422, (field, huge.status_code)
 
 
+def test_ids_past_the_largest_are_refused_not_sent_to_the_database(login: Any) -> None:
+    c = login("ana")
+    huge = 2**63
+    for url in (
+        f"/api/v1/evaluation?from={huge}",
+        f"/api/v1/evaluation?to={huge}",
+        f"/api/v1/evaluation/migration?from={huge}&to=1&row=A&col=A",
+        f"/api/v1/evaluation/migration?from=1&to=2&row=A&col=A&offset={huge}",
+        f"/evaluation?backtest={huge}",
+        f"/schemes?from={huge}",
+    ):
+        got = c.get(url)
+        assert got.status_code == 422, (url, got.status_code)
+
+
 def test_reps_may_not_see_the_whole_population_evaluation(login: Any, web_env: WebEnv) -> None:
     rep = login("rep1")
     assert rep.get("/api/v1/evaluation").status_code == 403

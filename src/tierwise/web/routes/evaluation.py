@@ -42,10 +42,12 @@ from tierwise.web._render import page, twin
 
 router = APIRouter()
 Dimension = Annotated[str, Query(max_length=64)]
-SnapshotQ = Annotated[int | None, Query(ge=1)]
 Label = Annotated[str, Query(min_length=1, max_length=64)]
-FromQ = Annotated[int | None, Query(alias="from", ge=1)]
-ToQ = Annotated[int | None, Query(alias="to", ge=1)]
+FromQ = Annotated[int | None, Query(alias="from", ge=1, le=MAX_ID)]
+ToQ = Annotated[int | None, Query(alias="to", ge=1, le=MAX_ID)]
+FromId = Annotated[int, Query(alias="from", ge=1, le=MAX_ID)]
+ToId = Annotated[int, Query(alias="to", ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 FormText = Annotated[str, Form(max_length=64)]
 #: the words the chart builders (static/evaluation.js) put on legends
 _CHART_WORDS = ("predicted", "actual", "cost", "discounts", "gross_profit", "predicted_spend",
@@ -79,7 +81,7 @@ def _words(lang: str) -> dict[str, str]:
 def evaluation_page(
     request: Request, lang: LangDep, settings: SettingsDep, store: StoreDep, auth: CurrentUser,
     dimension: Dimension = "value_tier", from_snapshot: FromQ = None, to_snapshot: ToQ = None,
-    backtest: Annotated[int | None, Query(ge=1)] = None,
+    backtest: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:  # fmt: skip
     data = _view(store, settings, auth, lang, dimension, from_snapshot, to_snapshot)
     with read_only(store).connect() as conn:
@@ -168,9 +170,9 @@ def _cell(store: Any, auth: Any, a: int, b: int, dimension: str, row: str, col: 
 @router.get("/evaluation/migration", response_class=HTMLResponse, include_in_schema=False)
 def cell_page(
     request: Request, lang: LangDep, store: StoreDep, auth: CurrentUser,
-    from_snapshot: Annotated[int, Query(alias="from", ge=1)], to_snapshot: Annotated[int, Query(alias="to", ge=1)],
+    from_snapshot: FromId, to_snapshot: ToId,
     row: Label, col: Label, dimension: Dimension = "value_tier",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200, offset: Offset = 0,
 ) -> Response:  # fmt: skip
     data = _cell(store, auth, from_snapshot, to_snapshot, dimension, row, col, limit, offset)
     return page(request, "evaluation_cell.html", {"c": data})
@@ -179,9 +181,9 @@ def cell_page(
 @router.get("/api/v1/evaluation/migration", tags=["evaluation"])
 def cell_json(
     store: StoreDep, auth: CurrentUser,
-    from_snapshot: Annotated[int, Query(alias="from", ge=1)], to_snapshot: Annotated[int, Query(alias="to", ge=1)],
+    from_snapshot: FromId, to_snapshot: ToId,
     row: Label, col: Label, dimension: Dimension = "value_tier",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200, offset: Offset = 0,
 ) -> JSONResponse:  # fmt: skip
     """The customers behind one migration cell (`row` may be `__new__`), by customer id."""
     return twin(_cell(store, auth, from_snapshot, to_snapshot, dimension, row, col, limit, offset))

@@ -33,6 +33,7 @@ from tierwise.scheme import (
 from tierwise.scheme._io import MAX_DOCUMENT
 from tierwise.scheme._lines import DocumentCheck, check_document
 from tierwise.web._deps import (
+    MAX_ID,
     ChangingUser,
     CurrentUser,
     LangDep,
@@ -125,7 +126,7 @@ Document = Annotated[str, Form(max_length=MAX_DOCUMENT)]
 @router.get("/schemes", response_class=HTMLResponse, include_in_schema=False)
 def schemes_page(
     request: Request, lang: LangDep, store: StoreDep, auth: CurrentUser,
-    start: Annotated[int | None, Query(alias="from", ge=1)] = None,
+    start: Annotated[int | None, Query(alias="from", ge=1, le=MAX_ID)] = None,
     dim: str | None = None,
 ) -> Response:  # fmt: skip
     draft = version_view(store, start)["document"] if start is not None else None
