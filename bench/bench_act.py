@@ -24,7 +24,6 @@ into a table shaped like ``tasks`` without keys or look-ups: ``vs_floor`` is pla
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import shutil
@@ -325,18 +324,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=BENCH_DIR / "out", help="where results go")
     args = p.parse_args(argv)
     sys.path.insert(0, str(BENCH_DIR))
-    from run import table
+    from run import report
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     result = run(args)
-    print(table(result["rows"]))
-    for note in result["notes"]:
-        print(f"  - {note}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"benchmark": "act", "started": stamp, **result}, indent=2, default=str,
-                      ensure_ascii=False)  # fmt: skip
-    (args.out / f"act-{stamp}.json").write_text(text, encoding="utf-8")
-    (args.out / "act-latest.json").write_text(text, encoding="utf-8")
+    report("act", result, args.out, stamp)
     return 0 if result["ok"] else 1
 
 

@@ -1022,7 +1022,7 @@ def main(argv: list[str]) -> int:
     """Run this benchmark alone (``bench/run.py`` has no ``--orders``), print and save it."""
     args = parse_args(argv)
     sys.path.insert(0, str(BENCH_DIR))
-    from run import table
+    from run import report
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     print(f"== classify (~{_orders_target(args):,} orders{', quick' if args.quick else ''})")
@@ -1035,14 +1035,7 @@ def main(argv: list[str]) -> int:
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         **result,
     }
-    print(table(result["rows"]))
-    for note in result["notes"]:
-        print(f"  - {note}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
-    (args.out / f"classify-{stamp}.json").write_text(text, encoding="utf-8")
-    (args.out / "classify-latest.json").write_text(text, encoding="utf-8")
-    print(f"  results: {args.out / f'classify-{stamp}.json'}", flush=True)
+    report("classify", result, args.out, stamp)
     return 0 if result["ok"] else 1
 
 

@@ -175,17 +175,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=BENCH_DIR / "out", help="results and caches")
     args = p.parse_args(argv)
     sys.path.insert(0, str(BENCH_DIR))
-    from run import table
+    from run import report
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     result = run(args)
-    print(table(result["rows"]))
-    for note in result["notes"]:
-        print(f"  - {note}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"benchmark": "evaluation", "started": stamp, **result}, indent=2)
-    (args.out / f"evaluation-{stamp}.json").write_text(text, encoding="utf-8")
-    (args.out / "evaluation-latest.json").write_text(text, encoding="utf-8")
+    report("evaluation", result, args.out, stamp)
     return 0 if result["ok"] else 1
 
 

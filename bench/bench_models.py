@@ -462,17 +462,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=BENCH_DIR / "out")
     args = p.parse_args(argv)
     sys.path.insert(0, str(BENCH_DIR))
-    from run import table  # type: ignore[import-not-found]
+    from run import report  # type: ignore[import-not-found]
 
-    result = run(args)
-    print(table(result["rows"]))
-    for note in result["notes"]:
-        print(f"  - {note}")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    args.out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"benchmark": "models", "started": stamp, **result}, indent=2, default=str)
-    (args.out / f"models-{stamp}.json").write_text(text, encoding="utf-8")
-    (args.out / "models-latest.json").write_text(text, encoding="utf-8")
+    result = run(args)
+    report("models", result, args.out, stamp)
     return 0 if result["ok"] else 1
 
 

@@ -19,7 +19,6 @@ Two re-classifications on that copy, one after the other:
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -112,17 +111,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "engine_s = features + models + ranks + labels + settle; write_s = labels, changes and "
         "approvals written into the store and the snapshot published (one transaction)",
     ]
-    for r in rows:
-        if r["label_rows"] != r["label_rows_expected"]:
-            notes.append(
-                f"{r['run']}: {r['label_rows']} label rows stored, {r['label_rows_expected']} "
-                "classified"
-            )
+    notes += [
+        f"{r['run']}: {r['label_rows']} label rows stored, {r['label_rows_expected']} classified"
+        for r in rows
+        if r["label_rows"] != r["label_rows_expected"]
+    ]
     shutil.rmtree(work, ignore_errors=True)
-    for r in rows:
-        r.pop("label_rows_expected")
-    return {"rows": [{k: v for k, v in r.items() if k != "timings"} for r in rows],
-            "runs": rows, "notes": notes, "ok": ok}  # fmt: skip
+    table = [
+        {k: v for k, v in r.items() if k not in ("timings", "label_rows_expected")} for r in rows
+    ]
+    return {"rows": table, "runs": rows, "notes": notes, "ok": ok}
 
 
 def main(argv: list[str]) -> int:
@@ -133,17 +131,11 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     sys.path.insert(0, str(BENCH_DIR.parent / "src"))
     sys.path.insert(0, str(BENCH_DIR))
-    from run import table
+    from run import report
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     result = run(args)
-    print(table(result["rows"]))
-    for note in result["notes"]:
-        print(f"  - {note}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"benchmark": "store", "started": stamp, **result}, indent=2, default=str)
-    (args.out / f"store-{stamp}.json").write_text(text, encoding="utf-8")
-    (args.out / "store-latest.json").write_text(text, encoding="utf-8")
+    report("store", result, args.out, stamp)
     return 0 if result["ok"] else 1
 
 

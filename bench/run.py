@@ -94,6 +94,22 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def report(name: str, result: dict[str, Any], out: Path, stamp: str) -> Path:
+    """Print a benchmark's table and notes; write its JSON as ``<name>-<stamp>.json`` and
+    ``<name>-latest.json`` in ``out``. Every module's ``main`` and this runner end with it."""
+    print(table(result.get("rows", [])))
+    for note in result.get("notes", []):
+        print(f"  - {note}")
+    result = {"benchmark": name, "started": stamp, **result}
+    text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}-{stamp}.json"
+    path.write_text(text, encoding="utf-8")
+    (out / f"{name}-latest.json").write_text(text, encoding="utf-8")
+    print(f"  results: {path}", flush=True)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     modules = discover()
@@ -121,13 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             **result,
         }
-        print(table(result.get("rows", [])))
-        for note in result.get("notes", []):
-            print(f"  - {note}")
-        text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
-        (args.out / f"{name}-{stamp}.json").write_text(text, encoding="utf-8")
-        (args.out / f"{name}-latest.json").write_text(text, encoding="utf-8")
-        print(f"  results: {args.out / f'{name}-{stamp}.json'}", flush=True)
+        report(name, result, args.out, stamp)
         failed = failed or not result.get("ok", True)
     return 1 if failed else 0
 
