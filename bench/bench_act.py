@@ -183,7 +183,7 @@ def _floor(engine: Any, rows: int) -> float:
         conn.execute(sa.text(
             "INSERT INTO bench_floor SELECT customer_pk, NULL, 'follow_up', 'open', :t, 'call', "
             "'task.cadence', 'follow_up:' || CAST(customer_pk AS VARCHAR(20)) FROM labels "
-            "WHERE label IN ('A', 'B', 'C') ORDER BY customer_pk LIMIT :n"), {"t": NOW, "n": rows})  # fmt: skip
+            "WHERE label IN ('A', 'B', 'C') AND to_snapshot_id IS NULL ORDER BY customer_pk LIMIT :n"), {"t": NOW, "n": rows})  # fmt: skip
     seconds = time.perf_counter() - t0
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE bench_floor"))

@@ -44,7 +44,7 @@ def _classify(data_dir: Path, as_of: date) -> dict[str, Any]:
     from tierwise import pipeline
     from tierwise.classify import classify_store
     from tierwise.settings import Settings
-    from tierwise.store.tables import labels
+    from tierwise.store.labelset import labels_at
 
     settings = Settings(data_dir=data_dir, mode="dev")
     store = pipeline.open_store(settings)
@@ -54,7 +54,7 @@ def _classify(data_dir: Path, as_of: date) -> dict[str, Any]:
         seconds = time.monotonic() - started
         with store.connect() as conn:
             stored = conn.execute(
-                sa.select(sa.func.count()).where(labels.c.snapshot_id == out["snapshot_id"])
+                sa.select(sa.func.count()).where(labels_at(conn, out["snapshot_id"]))
             ).scalar_one()
     finally:
         store.dispose()
@@ -67,12 +67,13 @@ def _classify(data_dir: Path, as_of: date) -> dict[str, Any]:
         "label_rows": int(stored),
         "label_rows_expected": expected,
         "changes": out["changes"],
+        "rows_written": out["label_rows_written"],
         "seconds": round(seconds, 2),
         "sync_s": round(float(timings.get("sync", 0.0)), 2),
         "engine_s": round(engine, 2),
         "write_s": round(write, 2),
         "write_share": round(write / seconds, 2) if seconds else None,
-        "label_rows_per_s": round(stored / write) if write else None,
+        "written_per_s": round(out["label_rows_written"] / write) if write else None,
         "timings": timings,
     }
 

@@ -35,4 +35,15 @@ class NotFoundError(TierwiseError, LookupError):
     """A record does not exist (or is outside the caller's scope)."""
 
 
-__all__ = ["ConfigError", "DataError", "NotFoundError", "SchemeError", "TierwiseError"]
+class ConflictError(TierwiseError, RuntimeError):
+    """Another process changed what this one was working on; running it again resolves it."""
+
+
+__all__ = [
+    "ConfigError",
+    "ConflictError",
+    "DataError",
+    "NotFoundError",
+    "SchemeError",
+    "TierwiseError",
+]

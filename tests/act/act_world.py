@@ -102,13 +102,17 @@ class World:
         )
         assert sid is not None
         dims = {dimension: tiers, **(extra or {})}
+        # the new snapshot holds exactly these rows: every earlier version ends here
+        conn.execute(
+            labels.update().where(labels.c.to_snapshot_id.is_(None)).values(to_snapshot_id=sid)
+        )
         for dim, mapping in dims.items():
             old = self.tiers if dim == dimension else {}
             for cid, label in mapping.items():
                 pk = self.pks[cid]
                 conn.execute(
                     labels.insert().values(
-                        snapshot_id=sid, dimension=dim, customer_pk=pk, label=label,
+                        from_snapshot_id=sid, dimension=dim, customer_pk=pk, label=label,
                         source="rule", since=as_of,
                     )
                 )  # fmt: skip

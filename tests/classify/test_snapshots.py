@@ -37,6 +37,7 @@ from tierwise.ingest import ImportOptions
 from tierwise.scheme import default_scheme, dump_scheme, load_scheme
 from tierwise.settings import Settings
 from tierwise.store import tables
+from tierwise.store.labelset import labels_at
 
 AS_OF = date(2026, 10, 31)
 
@@ -71,7 +72,7 @@ def _some_customer(engine: sa.Engine, **where: str) -> str:
         q = (
             sa.select(tables.customers.c.customer_id)
             .join(tables.labels, tables.labels.c.customer_pk == tables.customers.c.id)
-            .where(tables.labels.c.snapshot_id == snap.id)
+            .where(labels_at(conn, snap.id))
         )
         for dim, label in where.items():
             q = q.where(tables.labels.c.dimension == dim, tables.labels.c.label == label)
@@ -114,7 +115,7 @@ def test_the_prior_is_read_as_stored(store: Any) -> None:
         lab = tables.labels
         stored = conn.execute(
             sa.select(lab.c.customer_pk, lab.c.dimension, lab.c.label, lab.c.since).where(
-                lab.c.snapshot_id == snap.id
+                labels_at(conn, snap.id)
             )
         ).all()
     assert prior.labels.schema["since"] == pl.Date
@@ -355,7 +356,7 @@ def test_a_killed_classification_leaves_the_previous_snapshot_published(
         kept = conn.scalar(
             sa.select(sa.func.count())
             .select_from(tables.labels)
-            .where(tables.labels.c.snapshot_id == first["snapshot_id"])
+            .where(labels_at(conn, first["snapshot_id"]))
         )
     assert kept == first["customers"] * len(first["dimensions"])
     again = classify_store(settings, engine, as_of=AS_OF)

@@ -113,8 +113,8 @@ def test_a_file_with_优惠金额_reaches_the_cost_to_serve_per_tier(store: Stor
             conn.execute(
                 sa.text(
                     "SELECT c.customer_id, l.label FROM labels l JOIN customers c ON "
-                    "c.id = l.customer_pk WHERE l.dimension = 'value_tier' AND l.snapshot_id = "
-                    "(SELECT max(id) FROM snapshots WHERE state = 'published')"
+                    "c.id = l.customer_pk WHERE l.dimension = 'value_tier' "
+                    "AND l.to_snapshot_id IS NULL"
                 )
             ).all()
         )

@@ -161,7 +161,7 @@ def test_a_tier_whose_playbook_allows_none_gets_no_recommendation(store: Path) -
         row = db.execute(
             "SELECT c.customer_id FROM labels l JOIN customers c ON c.id = l.customer_pk "
             "WHERE l.dimension = 'value_tier' AND l.label = 'D' "
-            "AND l.snapshot_id = (SELECT max(id) FROM snapshots) ORDER BY c.customer_id LIMIT 1"
+            "AND l.to_snapshot_id IS NULL ORDER BY c.customer_id LIMIT 1"
         ).fetchone()
     out = _json(["recommend", row[0], "--lang", "en"], store)
     assert out["tier"] == "D" and out["policy"] == "none"

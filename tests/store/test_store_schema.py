@@ -120,7 +120,7 @@ def test_fresh_database_is_migrated_to_head(fresh_db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision() == "0007_fact_provenance"
+        assert current_revision(engine) == head_revision() == "0008_label_versions"
     finally:
         engine.dispose()
 

@@ -52,7 +52,7 @@ def export_customers(
                 tuple(r)
                 for r in conn.execute(
                     sa.select(labels.c.customer_pk, labels.c.dimension, labels.c.label).where(
-                        labels.c.snapshot_id == pub.snapshot_id,
+                        pub.held,
                         labels.c.customer_pk.in_(query.with_only_columns(customers.c.id)),
                     )
                 )

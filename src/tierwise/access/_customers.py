@@ -19,6 +19,7 @@ from tierwise.access._principal import Principal, mask_email, mask_phone, scope_
 from tierwise.access._published import Published, published
 from tierwise.errors import DataError, NotFoundError
 from tierwise.store import audit
+from tierwise.store.labelset import held_at
 from tierwise.store.tables import (
     customer_aliases,
     customer_owners,
@@ -87,7 +88,7 @@ def _conditions(
             if wanted and probe:
                 where.append(
                     sa.exists().where(
-                        labels.c.snapshot_id == pub.snapshot_id,
+                        pub.held,
                         labels.c.dimension == dimension,
                         labels.c.customer_pk == customers.c.id,
                         labels.c.label.in_(wanted),
@@ -97,7 +98,7 @@ def _conditions(
                 where.append(
                     customers.c.id.in_(
                         sa.select(labels.c.customer_pk).where(
-                            labels.c.snapshot_id == pub.snapshot_id,
+                            pub.held,
                             labels.c.dimension == dimension,
                             labels.c.label.in_(wanted),
                         )
@@ -155,7 +156,7 @@ def _order(filt: CustomerFilter, pub: Published | None) -> tuple[list[Any], Any]
         join = (
             scored,
             sa.and_(
-                scored.c.snapshot_id == pub.snapshot_id,
+                held_at(pub.snapshot_id, head=pub.head, table=scored),
                 scored.c.dimension == dimension,
                 scored.c.customer_pk == customers.c.id,
             ),
@@ -190,7 +191,7 @@ def _labels_for(
         return out
     query = sa.select(
         labels.c.customer_pk, labels.c.dimension, labels.c.label, labels.c.score, labels.c.source
-    ).where(labels.c.snapshot_id == pub.snapshot_id, labels.c.customer_pk.in_(pks))
+    ).where(pub.held, labels.c.customer_pk.in_(pks))
     texts: dict[tuple[str, str], str] = {}  # a page repeats few (dimension, label) pairs
     rows: list[tuple[Any, ...]] = [tuple(r) for r in conn.execute(query).all()]
     for pk, dimension, label, score, source in rows:

@@ -58,9 +58,7 @@ def _counts(conn: sa.Connection, principal: Principal, pub: Published) -> dict[s
             return {str(d): {str(k): int(v) for k, v in c.items()} for d, c in stored.items()}
     query = (
         sa.select(labels.c.dimension, labels.c.label, sa.func.count())
-        .where(
-            labels.c.snapshot_id == pub.snapshot_id, scope_clause(principal, labels.c.customer_pk)
-        )
+        .where(pub.held, scope_clause(principal, labels.c.customer_pk))
         .group_by(labels.c.dimension, labels.c.label)
     )
     out: dict[str, dict[str, int]] = {}
@@ -96,7 +94,7 @@ def _value(
     tiers = pl.DataFrame(
         [tuple(r) for r in conn.execute(
             sa.select(labels.c.customer_pk, labels.c.label).where(
-                labels.c.snapshot_id == pub.snapshot_id, labels.c.dimension == dimension
+                pub.held, labels.c.dimension == dimension
             )
         )],
         schema={"customer_pk": pl.Int64, "label": pl.String},

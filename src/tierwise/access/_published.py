@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from tierwise.classify import _store
 from tierwise.classify._explain import label_text
 from tierwise.scheme import Scheme, default_scheme_text, load_scheme
+from tierwise.store.labelset import head_snapshot, held_at
 from tierwise.store.tables import schemes
 
 
@@ -23,6 +24,13 @@ class Published:
     published_at: datetime | None
     customers: int
     scheme: Scheme
+    #: the latest snapshot in publication order too (its labels are the open rows)
+    head: bool
+
+    @property
+    def held(self) -> sa.ColumnElement[bool]:
+        """The condition on ``labels`` for this snapshot's rows."""
+        return held_at(self.snapshot_id, head=self.head)
 
     def text(self, dimension: str, key: str, lang: str) -> str:
         dim = self.scheme.dimensions.get(dimension)
@@ -68,6 +76,7 @@ def published(conn: sa.Connection) -> Published | None:
         published_at=snap.published_at,
         customers=int(snap.customers or 0),
         scheme=scheme,
+        head=int(snap.id) == head_snapshot(conn),
     )
 
 

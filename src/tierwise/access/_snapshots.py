@@ -15,6 +15,7 @@ from tierwise.access._principal import Principal, scope_clause
 from tierwise.errors import NotFoundError
 from tierwise.store import audit
 from tierwise.store.jobs import get_job
+from tierwise.store.labelset import labels_at
 from tierwise.store.tables import customers, labels, snapshots
 
 LABELS_PAGE_MAX: Final = 1000
@@ -65,7 +66,7 @@ def snapshot_labels(
         sa.select(customers.c.customer_id, labels.c.dimension, labels.c.label, labels.c.score,
                   labels.c.source, labels.c.since)
         .join(customers, customers.c.id == labels.c.customer_pk)
-        .where(labels.c.snapshot_id == snapshot_id, scope_clause(principal))
+        .where(labels_at(conn, snapshot_id), scope_clause(principal))
     )  # fmt: skip
     if dimension:
         query = query.where(labels.c.dimension == dimension)

@@ -54,7 +54,7 @@ def _match_key(books: ActiveBooks | None, dimension: str, pk: sa.ColumnElement[i
     return (
         sa.select(labels.c.label)
         .where(
-            labels.c.snapshot_id == books.snapshot_id,
+            books.held,
             labels.c.dimension == dimension,
             labels.c.customer_pk == pk,
         )

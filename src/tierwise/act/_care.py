@@ -64,7 +64,7 @@ def care_calendar(
         sa.select(labels.c.customer_pk, labels.c.label.label("tier"), customers.c.customer_id,
                   customers.c.name, customers.c.birthday, first_order.label("first_order"))
         .join(customers, customers.c.id == labels.c.customer_pk)
-        .where(labels.c.snapshot_id == books.snapshot_id, labels.c.dimension == books.dimension,
+        .where(books.held, labels.c.dimension == books.dimension,
                labels.c.label.in_(list(rules)), scope_clause(principal, labels.c.customer_pk))
     ).all()  # fmt: skip
     if not rows:

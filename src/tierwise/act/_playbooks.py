@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from tierwise.classify._store import current_scheme, latest_snapshot
 from tierwise.scheme._model import Scheme
 from tierwise.scheme._playbook import Playbook, Playbooks
+from tierwise.store.labelset import head_snapshot, held_at
 from tierwise.store.tables import labels
 
 
@@ -32,6 +33,13 @@ class ActiveBooks:
     snapshot_id: int
     scheme: Scheme
     books: Playbooks
+    #: the latest snapshot in publication order too (its labels are the open rows)
+    head: bool
+
+    @property
+    def held(self) -> sa.ColumnElement[bool]:
+        """The condition on ``labels`` for the rows of the snapshot."""
+        return held_at(self.snapshot_id, head=self.head)
 
     @property
     def dimension(self) -> str:
@@ -66,14 +74,14 @@ def active_playbooks(conn: sa.Connection) -> ActiveBooks | None:
     scheme = current_scheme(conn).scheme
     if scheme.playbooks is None:
         return None
-    return ActiveBooks(int(snap.id), scheme, scheme.playbooks)
+    return ActiveBooks(int(snap.id), scheme, scheme.playbooks, int(snap.id) == head_snapshot(conn))
 
 
 def tier_of(conn: sa.Connection, *, books: ActiveBooks, customer_pk: int) -> str | None:
     """The customer's label in the playbook dimension of the latest snapshot."""
     value = conn.scalar(
         sa.select(labels.c.label).where(
-            labels.c.snapshot_id == books.snapshot_id,
+            books.held,
             labels.c.dimension == books.dimension,
             labels.c.customer_pk == customer_pk,
         )
@@ -86,7 +94,7 @@ def tier_column(books: ActiveBooks, pk: sa.ColumnElement[int]) -> sa.ScalarSelec
     return (
         sa.select(labels.c.label)
         .where(
-            labels.c.snapshot_id == books.snapshot_id,
+            books.held,
             labels.c.dimension == books.dimension,
             labels.c.customer_pk == pk,
         )

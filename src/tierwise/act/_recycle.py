@@ -52,7 +52,7 @@ def _gather(conn: sa.Connection, books: ActiveBooks, tiers: list[str]) -> None:
         ["pk", "owner", "tier", "basis"],
         sa.select(co.c.customer_pk, co.c.user_id, labels.c.label,
                   latest(conn, last_contact(co.c.customer_pk), co.c.assigned_at))
-        .where(labels.c.snapshot_id == books.snapshot_id, labels.c.dimension == books.dimension,
+        .where(books.held, labels.c.dimension == books.dimension,
                labels.c.customer_pk == co.c.customer_pk, labels.c.label.in_(tiers)),
     ))  # fmt: skip
 

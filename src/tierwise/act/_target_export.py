@@ -22,6 +22,7 @@ from tierwise.classify._explain import label_text
 from tierwise.classify._store import current_scheme, latest_snapshot
 from tierwise.errors import DataError, NotFoundError
 from tierwise.store import audit
+from tierwise.store.labelset import labels_at
 from tierwise.store.tables import customers, labels
 
 MAX_ROWS = 1_000_000
@@ -57,12 +58,12 @@ def export_targets(
     for dim, keys in filters.items():
         where.append(
             sa.exists().where(
-                labels.c.snapshot_id == snap.id, labels.c.customer_pk == customers.c.id,
+                labels_at(conn, snap.id), labels.c.customer_pk == customers.c.id,
                 labels.c.dimension == dim, labels.c.label.in_(list(keys)),
             )
         )  # fmt: skip
     for dim, bounds in scores.items():
-        where.append(_score_clause(snap.id, dim, bounds))
+        where.append(_score_clause(labels_at(conn, snap.id), dim, bounds))
     cols = ["customer_id", "name", *(("phone", "email") if contacts else ())]
     rows = conn.execute(
         sa.select(customers.c.id, *(customers.c[c] for c in cols))
@@ -75,7 +76,7 @@ def export_targets(
     for i in range(0, len(pks), 5000):
         for r in conn.execute(
             sa.select(labels.c.customer_pk, labels.c.dimension, labels.c.label).where(
-                labels.c.snapshot_id == snap.id, labels.c.customer_pk.in_(pks[i : i + 5000])
+                labels_at(conn, snap.id), labels.c.customer_pk.in_(pks[i : i + 5000])
             )
         ):
             if r.dimension in values:
@@ -111,7 +112,9 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _score_clause(snapshot_id: int, dimension: str, bounds: Range) -> sa.ColumnElement[bool]:
+def _score_clause(
+    held: sa.ColumnElement[bool], dimension: str, bounds: Range
+) -> sa.ColumnElement[bool]:
     """Customers whose score on ``dimension`` lies within ``bounds`` (inclusive)."""
     low, high = bounds.min, bounds.max
     if low is not None and high is not None and low > high:  # type: ignore[operator]
@@ -120,7 +123,7 @@ def _score_clause(snapshot_id: int, dimension: str, bounds: Range) -> sa.ColumnE
             key="err.export_range", dimension=dimension, min=low, max=high,
         )  # fmt: skip
     cond = [
-        labels.c.snapshot_id == snapshot_id, labels.c.customer_pk == customers.c.id,
+        held, labels.c.customer_pk == customers.c.id,
         labels.c.dimension == dimension, labels.c.score.is_not(None),
     ]  # fmt: skip
     if low is not None:
@@ -145,7 +148,7 @@ def export_options(
         for r in conn.execute(
             sa.select(labels.c.dimension, sa.func.min(labels.c.score).label("low"),
                       sa.func.max(labels.c.score).label("high"))
-            .where(labels.c.snapshot_id == snap.id, labels.c.score.is_not(None))
+            .where(labels_at(conn, snap.id), labels.c.score.is_not(None))
             .group_by(labels.c.dimension)
         )
     }  # fmt: skip

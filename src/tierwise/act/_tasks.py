@@ -120,7 +120,7 @@ def _candidates(books: ActiveBooks, tiers: dict[str, Playbook]) -> list[sa.Colum
         if book.holdout_share
     ]
     return [
-        labels.c.snapshot_id == books.snapshot_id,
+        books.held,
         labels.c.dimension == books.dimension,
         labels.c.label.in_(list(tiers)),
         ~_has_open("follow_up", pk),
@@ -308,7 +308,7 @@ def _replan_all(
     stale = [tasks.c.kind == "follow_up", tasks.c.status.in_(OPEN)]
     replanned = 0
     here = [
-        labels.c.snapshot_id == books.snapshot_id,
+        books.held,
         labels.c.dimension == books.dimension,
         labels.c.customer_pk == tasks.c.customer_pk,
     ]

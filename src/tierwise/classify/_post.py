@@ -51,6 +51,11 @@ class Prior:
             schema={"customer_pk": pl.Int64, "dimension": pl.String, "label": pl.String}
         )
     )
+    #: the latest published snapshot in publication order (None: none yet) and, when read for
+    #: publishing, its stored rows (``store.labelset.STORED``), which the new snapshot's are
+    #: written against
+    head: int | None = None
+    stored: pl.DataFrame | None = None
     #: open or decided downgrade requests: id, customer_pk, dimension, from_label, to_label, state
     pending: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(

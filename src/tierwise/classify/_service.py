@@ -20,6 +20,7 @@ from tierwise.models._explain import model_facts, model_notes
 from tierwise.models._stage import apply_fallbacks
 from tierwise.scheme._model import Scheme, _Ordered
 from tierwise.settings import Settings
+from tierwise.store.labelset import labels_at
 from tierwise.store.tables import customers, labels, utcnow
 
 
@@ -54,7 +55,7 @@ def classify_store(
     with store.begin() as conn:
         _store.fail_abandoned(conn)
         version = _store.current_scheme(conn)
-        prior = _store.load_prior(conn, as_of=as_of)
+        prior = _store.load_prior(conn, as_of=as_of, stored=True)
     with connect(settings, store, engine=engine) as analytics:
         return _classify(
             settings,
@@ -98,12 +99,13 @@ def _classify(
         result.features.write_parquet(folder / "features.parquet", row_group_size=4_096)
         mark = time.monotonic()
         with store.begin() as conn:
-            _store.publish_snapshot(
+            written = _store.publish_snapshot(
                 conn,
                 snapshot_id=snapshot_id,
                 job_id=job_id,
                 result=result,
                 version=version,
+                prior=prior,
                 actor=actor,
             )
         result.timings["write"] = round(time.monotonic() - mark, 4)
@@ -130,6 +132,8 @@ def _classify(
         "dimensions": result.dimension_counts(),
         "hash": result.result_hash(),
         "changes": result.outcome.changes.height,
+        # label rows stored for this snapshot (unchanged ones are shared with the previous)
+        "label_rows_written": written["written"],
         "pending_approvals": result.outcome.new_pending.height,
         "timings": result.timings,
         **({"models": model_summary(result.models)} if result.models else {}),
@@ -348,7 +352,7 @@ def published_counts(store: sa.Engine) -> dict[str, dict[str, int]]:
             return {}
         q = (
             sa.select(labels.c.dimension, labels.c.label, sa.func.count())
-            .where(labels.c.snapshot_id == snap.id)
+            .where(labels_at(conn, snap.id))
             .group_by(labels.c.dimension, labels.c.label)
         )
         out: dict[str, dict[str, int]] = {}

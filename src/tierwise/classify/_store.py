@@ -20,11 +20,12 @@ import sqlalchemy as sa
 
 from tierwise.classify._post import Prior
 from tierwise.classify._run import RunResult
-from tierwise.errors import NotFoundError, SchemeError
+from tierwise.errors import ConflictError, NotFoundError, SchemeError
 from tierwise.scheme._io import default_scheme, dump_scheme, load_scheme, scheme_hash
 from tierwise.scheme._model import Scheme
 from tierwise.store import audit, jobs
 from tierwise.store.bulk import insert_frame, read_frame
+from tierwise.store.labelset import head_snapshot, held_at, labels_at, open_rows, store_labels
 from tierwise.store.tables import (
     customers,
     label_changes,
@@ -116,16 +117,21 @@ def latest_snapshot(conn: sa.Connection, *, as_of: date | None = None) -> sa.Row
     ).first()
 
 
-def load_prior(conn: sa.Connection, *, as_of: date) -> Prior:
-    """The published labels, the overrides in force on ``as_of`` and the downgrade requests."""
+def load_prior(conn: sa.Connection, *, as_of: date, stored: bool = False) -> Prior:
+    """The published labels, the overrides in force on ``as_of`` and the downgrade requests;
+    ``stored``: also the head snapshot's stored rows, which publishing writes against."""
     snap = latest_snapshot(conn)
-    prior = Prior()
-    if snap is not None:
+    prior = Prior(head=head_snapshot(conn))
+    if stored and prior.head is not None:
+        prior.stored = open_rows(conn)
+    if snap is not None and prior.stored is not None and snap.id == prior.head:
+        prior.labels = prior.stored.select("customer_pk", "dimension", "label", "since")
+    elif snap is not None:
         prior.labels = read_frame(
             conn,
             sa.select(
                 labels.c.customer_pk, labels.c.dimension, labels.c.label, labels.c.since
-            ).where(labels.c.snapshot_id == snap.id),
+            ).where(held_at(snap.id, head=snap.id == prior.head)),
             {"customer_pk": pl.Int64, "dimension": pl.String, "label": pl.String, "since": pl.Date},
         )
     active = sa.and_(
@@ -247,12 +253,28 @@ def publish_snapshot(
     job_id: int,
     result: RunResult,
     version: SchemeVersion,
+    prior: Prior,
     actor: str,
-) -> None:
-    """Write labels, changes and approval requests, and publish: call inside one transaction."""
+) -> dict[str, int]:
+    """Write labels, changes and approval requests, and publish: call inside one transaction.
+    Returns the label rows written and ended (`store.labelset.store_labels`).
+
+    The labels are written against the head snapshot's rows that ``prior`` holds (read when
+    the run started); a snapshot published by another run meanwhile stops this one.
+    """
     out = result.outcome
-    insert_frame(
-        conn, table="labels", df=out.labels.with_columns(pl.lit(snapshot_id).alias("snapshot_id"))
+    head = head_snapshot(conn)
+    if head != prior.head or (head is not None and head > snapshot_id):
+        raise ConflictError(
+            f"Another classification published snapshot {head} while snapshot {snapshot_id} was "
+            "being computed; run the classification again.",
+            key="err.classify_conflict", snapshot=head, mine=snapshot_id,
+        )  # fmt: skip
+    written = store_labels(
+        conn,
+        snapshot_id=snapshot_id,
+        stored=open_rows(conn) if prior.stored is None else prior.stored,
+        new=out.labels,
     )
     changes = out.changes.with_columns(
         pl.lit(snapshot_id).alias("snapshot_id"),
@@ -304,6 +326,7 @@ def publish_snapshot(
             "customers": result.features.height,
         },
     )
+    return written
 
 
 def customer_pk(conn: sa.Connection, *, customer_id: str) -> int:
@@ -342,10 +365,8 @@ def history(conn: sa.Connection, *, customer_pk: int) -> list[dict[str, Any]]:
 def snapshot_labels(
     conn: sa.Connection, *, snapshot_id: int, customer_pk: int
 ) -> dict[str, dict[str, Any]]:
-    q = sa.select(labels).where(
-        labels.c.snapshot_id == snapshot_id, labels.c.customer_pk == customer_pk
-    )
-    return {r.dimension: dict(r._mapping) for r in conn.execute(q)}
+    q = sa.select(labels).where(labels_at(conn, snapshot_id), labels.c.customer_pk == customer_pk)
+    return {r.dimension: dict(r._mapping) | {"snapshot_id": snapshot_id} for r in conn.execute(q)}
 
 
 __all__ = [

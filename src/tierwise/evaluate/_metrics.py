@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from tierwise.classify._store import scheme_for_snapshot, snapshot_dir
 from tierwise.errors import NotFoundError
+from tierwise.store.labelset import labels_at
 from tierwise.store.tables import labels, snapshots
 
 REVENUE: Final = "revenue_365d"
@@ -142,7 +143,7 @@ def pareto(
 def snapshot_tiers(conn: sa.Connection, *, snapshot_id: int, dimension: str) -> pl.DataFrame:
     """``customer_pk``, ``label`` of one dimension in a stored snapshot."""
     q = sa.select(labels.c.customer_pk, labels.c.label).where(
-        labels.c.snapshot_id == snapshot_id, labels.c.dimension == dimension
+        labels_at(conn, snapshot_id), labels.c.dimension == dimension
     )
     return pl.DataFrame(
         [tuple(r) for r in conn.execute(q)],

@@ -13,13 +13,17 @@ from typing import Any, Final, cast
 
 import sqlalchemy as sa
 
+from tierwise.store.labelset import labels_at
 from tierwise.store.tables import customers, labels
 
 NEW: Final = "__new__"  # the row of customers without a label in the earlier snapshot
 Scope = Callable[[sa.ColumnElement[Any]], sa.ColumnElement[bool]]
 
 
-def _joined(from_snapshot: int, to_snapshot: int, dimension: str) -> tuple[Any, Any, Any]:
+def _joined(
+    conn: sa.Connection, from_snapshot: int, to_snapshot: int
+) -> tuple[Any, Any, Any, sa.ColumnElement[bool]]:
+    """The two snapshots' labels joined by customer and dimension, and the later one's rows."""
     old = labels.alias("old")
     new = labels.alias("new")
     joined = new.outerjoin(
@@ -27,10 +31,10 @@ def _joined(from_snapshot: int, to_snapshot: int, dimension: str) -> tuple[Any, 
         sa.and_(
             old.c.customer_pk == new.c.customer_pk,
             old.c.dimension == new.c.dimension,
-            old.c.snapshot_id == from_snapshot,
+            labels_at(conn, from_snapshot, table=old),
         ),
     )
-    return old, new, joined
+    return old, new, joined, labels_at(conn, to_snapshot, table=new)
 
 
 def migration_cells(
@@ -42,13 +46,13 @@ def migration_cells(
     scope: Scope | None = None,
 ) -> dict[tuple[str, str], int]:
     """(earlier label or ``NEW``, later label) → customers, for one dimension."""
-    old, new, joined = _joined(from_snapshot, to_snapshot, dimension)
+    old, new, joined, later = _joined(conn, from_snapshot, to_snapshot)
     # a constant inlined, not bound: PostgreSQL matches GROUP BY expressions textually
     previous = sa.func.coalesce(old.c.label, sa.literal_column(f"'{NEW}'"))
     query = (
         sa.select(previous, new.c.label, sa.func.count())
         .select_from(joined)
-        .where(new.c.snapshot_id == to_snapshot, new.c.dimension == dimension)
+        .where(later, new.c.dimension == dimension)
         .group_by(previous, new.c.label)
     )
     if scope is not None:
@@ -100,13 +104,13 @@ def migration_customers(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The customers behind one cell (``from_label`` may be ``NEW``), by customer id."""
-    old, new, joined = _joined(from_snapshot, to_snapshot, dimension)
+    old, new, joined, later = _joined(conn, from_snapshot, to_snapshot)
     row = old.c.label.is_(None) if from_label == NEW else old.c.label == from_label
     query = (
         sa.select(customers.c.id, customers.c.customer_id, customers.c.name)
         .select_from(joined.join(customers, customers.c.id == new.c.customer_pk))
         .where(
-            new.c.snapshot_id == to_snapshot,
+            later,
             new.c.dimension == dimension,
             new.c.label == to_label,
             row,

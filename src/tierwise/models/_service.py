@@ -150,12 +150,13 @@ def fit_store(settings: Any, store: Any, *, time_unit: TimeUnit = "D") -> dict[s
 def _tiers(store: Any, snapshot_id: int, dimension: str) -> pl.DataFrame:
     import sqlalchemy as sa
 
+    from tierwise.store.labelset import labels_at
     from tierwise.store.tables import labels
 
     with store.connect() as conn:
         rows = conn.execute(
             sa.select(labels.c.customer_pk, labels.c.label).where(
-                labels.c.snapshot_id == snapshot_id, labels.c.dimension == dimension
+                labels_at(conn, snapshot_id), labels.c.dimension == dimension
             )
         ).all()
     return pl.DataFrame(

@@ -237,10 +237,11 @@ def update_frame(
     *,
     table: str,
     df: pl.DataFrame,
-    id_col: str = "id",
+    id_col: str | Sequence[str] = "id",
     fill_only: Sequence[str] = (),
 ) -> None:
-    """``UPDATE table SET <other columns> WHERE id_col = ...`` for every row of ``df``.
+    """``UPDATE table SET <other columns> WHERE id_col = ...`` for every row of ``df``
+    (``id_col``: the key column, or the columns of a composite key).
 
     Columns in ``fill_only`` are only written where the stored value is NULL (merging a duplicate
     customer fills blanks, it never overwrites).
@@ -248,7 +249,8 @@ def update_frame(
     if df.height == 0:
         return
     df = to_db(conn, df)
-    set_cols = [c for c in df.columns if c != id_col]
+    keys = [id_col] if isinstance(id_col, str) else list(id_col)
+    set_cols = [c for c in df.columns if c not in keys]
     mark = "?" if _is_sqlite(conn) else "%s"
     sets = ", ".join(
         f"{_quote(conn, c)} = COALESCE({_quote(conn, c)}, {mark})"
@@ -256,8 +258,9 @@ def update_frame(
         else f"{_quote(conn, c)} = {mark}"
         for c in set_cols
     )
-    sql = f"UPDATE {_quote(conn, table)} SET {sets} WHERE {_quote(conn, id_col)} = {mark}"  # noqa: S608
-    conn.exec_driver_sql(sql, _rows(df.select([*set_cols, id_col])))
+    where = " AND ".join(f"{_quote(conn, k)} = {mark}" for k in keys)
+    sql = f"UPDATE {_quote(conn, table)} SET {sets} WHERE {where}"  # noqa: S608
+    conn.exec_driver_sql(sql, _rows(df.select([*set_cols, *keys])))
 
 
 __all__ = [

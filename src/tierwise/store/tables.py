@@ -383,15 +383,15 @@ snapshots = sa.Table(
     sa.Index(None, "state", "id"),
 )
 
+# A label is stored once per *version*, not once per snapshot: the row holds from the snapshot
+# that first gave the customer this label, score, source and since, up to (not including) the
+# snapshot that replaced it (NULL: it is the latest published one's). A re-classification writes
+# the rows that changed (a few per cent of customer x dimension), not every row again, and the
+# store grows with the changes, not with the number of snapshots. ``store.labelset.labels_at``
+# is the one way to read the labels of a snapshot.
 labels = sa.Table(
     "labels",
     metadata,
-    sa.Column(
-        "snapshot_id",
-        sa.BigInteger(),
-        sa.ForeignKey("snapshots.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
     sa.Column("dimension", sa.String(64), primary_key=True),
     sa.Column(
         "customer_pk",
@@ -399,15 +399,31 @@ labels = sa.Table(
         sa.ForeignKey("customers.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    # later snapshots may share the row, so a snapshot with labels cannot be deleted
+    sa.Column(
+        "from_snapshot_id",
+        sa.BigInteger(),
+        sa.ForeignKey("snapshots.id", ondelete="RESTRICT"),
+        primary_key=True,
+    ),
+    sa.Column("to_snapshot_id", sa.BigInteger()),
     sa.Column("label", sa.String(64), nullable=False),
     sa.Column("score", NUMBER),
     # rule | hysteresis | pending | override | insufficient
     sa.Column("source", sa.String(16), nullable=False, default="rule"),
     # the day the customer entered this label (carried over while it stays)
     sa.Column("since", sa.Date(), nullable=False),
-    sa.Index(None, "snapshot_id", "dimension", "label"),
-    # one customer's labels in one snapshot (the 360 page, list pages); serves the foreign key
-    sa.Index(None, "customer_pk", "snapshot_id"),
+    # the latest labels by dimension and label (lists, counts, playbooks); partial: the rows
+    # of older snapshots are not in it
+    sa.Index(
+        None,
+        "dimension",
+        "label",
+        sqlite_where=sa.text("to_snapshot_id IS NULL"),
+        postgresql_where=sa.text("to_snapshot_id IS NULL"),
+    ),
+    # one customer's labels (the 360 page, list pages) in any snapshot; serves the foreign key
+    sa.Index(None, "customer_pk", "from_snapshot_id"),
 )
 
 label_changes = sa.Table(
